@@ -1,0 +1,72 @@
+"""In-process locks and de-duplication: the embedded defaults, for one process."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+
+from application.ports.coordination import LockTimeout
+
+
+class InMemoryContactLock:
+    """One asyncio lock per contact, dropped when nobody holds or waits for it."""
+
+    def __init__(self, wait_seconds: float = 10.0) -> None:
+        self._wait = wait_seconds
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] = {}
+
+    @asynccontextmanager
+    async def hold(self, contact_key: str) -> AsyncIterator[None]:
+        """Hold the contact's lock for the block; LockTimeout if it cannot be had in time."""
+        lock = self._locks.setdefault(contact_key, asyncio.Lock())
+        self._users[contact_key] = self._users.get(contact_key, 0) + 1
+        try:
+            try:
+                await asyncio.wait_for(lock.acquire(), self._wait)
+            except TimeoutError as exc:
+                raise LockTimeout(f"contact {contact_key} stayed locked") from exc
+            try:
+                yield
+            finally:
+                lock.release()
+        finally:
+            self._release_user(contact_key)
+
+    def _release_user(self, contact_key: str) -> None:
+        self._users[contact_key] -= 1
+        if not self._users[contact_key]:
+            del self._users[contact_key]
+            del self._locks[contact_key]
+
+
+class InMemorySeenMessages:
+    """Recently recorded provider message ids, kept for a day, bounded in count."""
+
+    def __init__(
+        self,
+        ttl_seconds: float = 24 * 3600,
+        max_entries: int = 500_000,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ttl = ttl_seconds
+        self._max = max_entries
+        self._monotonic = monotonic
+        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    async def known(self, provider: str, message_id: str) -> bool:
+        """True when this provider message id was recorded recently."""
+        stamp = self._seen.get((provider, message_id))
+        return stamp is not None and self._monotonic() - stamp < self._ttl
+
+    async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
+        """Note (provider, message id) pairs as recorded, forgetting the oldest past the bound."""
+        now = self._monotonic()
+        for key in ids:
+            self._seen[key] = now
+            self._seen.move_to_end(key)
+        while len(self._seen) > self._max:
+            self._seen.popitem(last=False)

@@ -1,0 +1,21 @@
+"""msgspec codecs for the Structs stored as JSON blobs."""
+
+from __future__ import annotations
+
+import msgspec
+
+from domain.conversations import Conversation
+from domain.events import Event
+from domain.messages import InboundMessage, Reply
+
+encode = msgspec.json.Encoder().encode
+decode_inbound = msgspec.json.Decoder(InboundMessage).decode
+decode_conversation = msgspec.json.Decoder(Conversation).decode
+decode_reply = msgspec.json.Decoder(Reply).decode
+decode_event = msgspec.json.Decoder(Event).decode
+decode_fields = msgspec.json.Decoder(dict[str, str]).decode
+
+
+def event_kind(event: Event) -> str:
+    """The event's tag, e.g. ``lead.captured``."""
+    return type(event).__struct_config__.tag  # type: ignore[return-value]

@@ -1,0 +1,126 @@
+"""SqlOutbox: claim head-of-lane jobs, record results and providers' delivery reports."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.codec import decode_reply
+from adapters.sql.schema import outbox
+from application.ports.storage import DeliveryOutcome, DeliveryResult, OutboxItem, OutboxKind
+from domain.messages import Channel, DeliveryState, DeliveryStatus
+
+# A status report only ever moves a message forward: a late "sent" never undoes "read".
+_RANK = {DeliveryState.QUEUED: 0, DeliveryState.SENT: 1, DeliveryState.DELIVERED: 2,
+         DeliveryState.READ: 3, DeliveryState.FAILED: 4}
+_OPEN = ("pending", "sending")
+
+
+class SqlOutbox:
+    """The ``Outbox`` port on SQLAlchemy."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(self, now: float, limit: int) -> list[OutboxItem]:
+        """Claim due jobs, at most one per lane, recording the attempt before any send."""
+        heads = select(func.min(outbox.c.id)).where(outbox.c.status.in_(_OPEN)).group_by(outbox.c.lane)
+        due = (
+            select(outbox.c.id)
+            .where(outbox.c.id.in_(heads.scalar_subquery()))
+            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+            .order_by(outbox.c.id)
+            .limit(limit)
+        )
+        claim = (
+            update(outbox)
+            .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == "pending")
+            .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now, updated_at=now)
+            .returning(*outbox.c)
+        )
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(claim)).all()
+        return sorted((_item(row) for row in rows), key=lambda item: item.id)
+
+    async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
+        """Record what became of claimed jobs."""
+        sent = [r for r in results if r.outcome is DeliveryOutcome.SENT]
+        retry = [r for r in results if r.outcome is DeliveryOutcome.RETRY]
+        dead = [r for r in results if r.outcome is DeliveryOutcome.DEAD]
+        by_id = outbox.c.id == bindparam("item_id")
+        async with self._engine.begin() as conn:
+            if sent:
+                await conn.execute(
+                    update(outbox).where(by_id).values(
+                        status="sent", provider_message_id=bindparam("pmid"), delivery="sent",
+                        error=None, updated_at=now),
+                    [{"item_id": r.item_id, "pmid": r.provider_message_id} for r in sent],
+                )
+            if retry:
+                await conn.execute(
+                    update(outbox).where(by_id).values(
+                        status="pending", next_attempt_at=bindparam("at"), error=bindparam("err"),
+                        updated_at=now),
+                    [{"item_id": r.item_id, "at": r.retry_at, "err": r.error} for r in retry],
+                )
+            if dead:
+                await conn.execute(
+                    update(outbox).where(by_id).values(status="dead", error=bindparam("err"), updated_at=now),
+                    [{"item_id": r.item_id, "err": r.error} for r in dead],
+                )
+
+    async def recover(self, claimed_before: float, now: float) -> int:
+        """Give claims that were never finished (a crashed worker) back to the queue."""
+        statement = (
+            update(outbox)
+            .where(outbox.c.status == "sending", outbox.c.claimed_at < claimed_before)
+            .values(status="pending", next_attempt_at=now, updated_at=now)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(statement)).rowcount
+
+    async def requeue(self, item_id: int, now: float) -> bool:
+        """Send a dead-lettered job again; False when there is no such dead job."""
+        statement = (
+            update(outbox)
+            .where(outbox.c.id == item_id, outbox.c.status == "dead")
+            .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
+        )
+        async with self._engine.begin() as conn:
+            return (await conn.execute(statement)).rowcount == 1
+
+    async def apply_statuses(self, statuses: Sequence[DeliveryStatus], now: float) -> None:
+        """Record providers' delivery reports on the messages they concern."""
+        async with self._engine.begin() as conn:
+            for status in statuses:
+                lower = [s.value for s, rank in _RANK.items() if rank < _RANK[status.state]]
+                await conn.execute(
+                    update(outbox)
+                    .where(and_(outbox.c.provider == status.provider,
+                                outbox.c.provider_message_id == status.provider_message_id))
+                    .where(outbox.c.delivery.in_(lower) | outbox.c.delivery.is_(None))
+                    .values(delivery=status.state.value, updated_at=now,
+                            error=f"{status.error_code}" if status.error_code else outbox.c.error)
+                )
+
+    async def pending_count(self) -> int:
+        """How many jobs wait to be sent."""
+        query = select(func.count()).select_from(outbox).where(outbox.c.status.in_(_OPEN))
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+
+def _item(row) -> OutboxItem:  # type: ignore[no-untyped-def]
+    return OutboxItem(
+        id=row.id,
+        kind=OutboxKind(row.kind),
+        lane=row.lane,
+        channel=Channel(row.channel),
+        provider=row.provider,
+        address=row.address,
+        reply=decode_reply(row.payload),
+        reply_to=row.reply_to,
+        attempts=row.attempts,
+    )

@@ -1,0 +1,43 @@
+"""SqlTranscriptQuery: a contact's messages both ways, for the sandbox and operators."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.sql.codec import decode_reply
+from adapters.sql.schema import inbound_messages, outbox
+from application.ports.storage import OutboxKind, TranscriptEntry
+from domain.messages import reply_text
+
+
+class SqlTranscriptQuery:
+    """The ``TranscriptQuery`` port on SQLAlchemy."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def transcript(self, contact_key: str, limit: int) -> list[TranscriptEntry]:
+        """The latest messages both ways, oldest first."""
+        inbound = (
+            select(inbound_messages.c.text, inbound_messages.c.arrived_at, inbound_messages.c.status)
+            .where(inbound_messages.c.contact_key == contact_key)
+            .order_by(inbound_messages.c.id.desc()).limit(limit)
+        )
+        outbound = (
+            select(outbox.c.payload, outbox.c.created_at, outbox.c.status)
+            .where(outbox.c.lane == contact_key, outbox.c.kind == OutboxKind.REPLY.value)
+            .order_by(outbox.c.id.desc()).limit(limit)
+        )
+        async with self._engine.connect() as conn:
+            entries = [
+                TranscriptEntry(direction="in", text=row.text, at=row.arrived_at, status=row.status)
+                for row in await conn.execute(inbound)
+            ]
+            for row in await conn.execute(outbound):
+                reply = decode_reply(row.payload)
+                entries.append(TranscriptEntry(
+                    direction="out", text=reply_text(reply), at=row.created_at, status=row.status, reply=reply,
+                ))
+        entries.sort(key=lambda entry: (entry.at, entry.direction == "out"))
+        return entries[-limit:]

@@ -1,0 +1,123 @@
+"""The use case that sends what committed turns left in the outbox.
+
+Each claimed job is attempted once per claim; the store records the attempt before the
+send. Retryable failures come back with exponential backoff and jitter; a provider's
+retry-after is honoured; permanent failures and exhausted retries are dead-lettered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping
+
+import msgspec
+
+from application.pacing import SendPacer
+from application.ports.channels import (
+    ChannelSender,
+    PermanentFailure,
+    RateLimited,
+    SendFailed,
+)
+from application.ports.coordination import Clock
+from application.ports.storage import DeliveryOutcome, DeliveryResult, Outbox, OutboxItem
+from application.ports.telemetry import Telemetry
+from domain.messages import OutboundMessage
+
+
+class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
+    """How often and how patiently a job is retried."""
+
+    max_attempts: int = 5
+    base_delay: float = 1.0
+    max_delay: float = 300.0
+
+    def delay(self, attempts: int, rng: random.Random) -> float:
+        """Full-jitter exponential backoff after the given number of attempts."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(0, attempts - 1))
+        return ceiling / 2 + rng.random() * ceiling / 2
+
+
+class DispatchOutbox:
+    """Claim due outbox jobs and send them through their providers."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        senders: Mapping[str, ChannelSender],
+        pacer: SendPacer,
+        clock: Clock,
+        telemetry: Telemetry,
+        policy: RetryPolicy = RetryPolicy(),
+        batch_size: int = 256,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._outbox = outbox
+        self._senders = senders
+        self._pacer = pacer
+        self._clock = clock
+        self._telemetry = telemetry
+        self._policy = policy
+        self._batch_size = batch_size
+        self._rng = rng or random.Random()
+
+    async def __call__(self) -> int:
+        """Send one batch of due jobs; returns how many were attempted."""
+        items = await self._outbox.claim(self._clock.now(), self._batch_size)
+        if not items:
+            return 0
+        results = await asyncio.gather(*(self._deliver(item) for item in items))
+        await self._outbox.finish(results, self._clock.now())
+        return len(items)
+
+    async def _deliver(self, item: OutboxItem) -> DeliveryResult:
+        sender = self._senders.get(item.provider)
+        if sender is None:
+            return self._fail(item, "dead", DeliveryResult(
+                item_id=item.id, outcome=DeliveryOutcome.DEAD,
+                error=f"no sender is configured for provider {item.provider!r}",
+            ))
+        await self._pacer.wait(item.provider)
+        try:
+            receipt = await sender.send(_message(item))
+        except SendFailed as exc:
+            return self._failed(item, exc)
+        self._telemetry.outbound(item.channel, item.provider, "sent")
+        return DeliveryResult(
+            item_id=item.id, outcome=DeliveryOutcome.SENT,
+            provider_message_id=receipt.provider_message_id,
+        )
+
+    def _failed(self, item: OutboxItem, exc: SendFailed) -> DeliveryResult:
+        error = f"{exc.code}: {exc.reason}" if exc.code else exc.reason
+        if isinstance(exc, PermanentFailure) or item.attempts >= self._policy.max_attempts:
+            result = DeliveryResult(item_id=item.id, outcome=DeliveryOutcome.DEAD, error=error)
+            return self._fail(item, "dead", result)
+        delay = self._policy.delay(item.attempts, self._rng)
+        if isinstance(exc, RateLimited):
+            if exc.retry_after is not None:
+                delay = max(delay, exc.retry_after)
+            self._pacer.slow_down(item.provider, delay)
+        result = DeliveryResult(
+            item_id=item.id, outcome=DeliveryOutcome.RETRY,
+            retry_at=self._clock.now() + delay, error=error,
+        )
+        return self._fail(item, "retry", result)
+
+    def _fail(self, item: OutboxItem, status: str, result: DeliveryResult) -> DeliveryResult:
+        self._telemetry.outbound(item.channel, item.provider, status)
+        return result
+
+
+def _message(item: OutboxItem) -> OutboundMessage:
+    return OutboundMessage(
+        outbox_id=item.id,
+        channel=item.channel,
+        provider=item.provider,
+        contact_key=item.lane,
+        address=item.address,
+        reply=item.reply,
+        reply_to=item.reply_to,
+    )

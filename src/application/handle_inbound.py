@@ -1,0 +1,108 @@
+"""The use case behind every webhook: accept what a provider delivered, durably, once.
+
+Accepting is quick: non-user traffic is dropped, re-deliveries are recognised, the rest is
+recorded in one write and the contact's turn is scheduled. The bot answers later, in
+``process_turns``, so the provider gets its 2xx before any reply is computed or sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from typing import Protocol
+
+from application.ports.coordination import Clock, InboundRateLimit, SeenMessages
+from application.ports.storage import InboundStatus, MessageLog, NewInbound, Outbox
+from application.ports.telemetry import Telemetry
+from domain.messages import InboundMessage, WebhookBatch
+
+
+class InboundOutcome(enum.StrEnum):
+    """What became of one inbound message (the metric's ``outcome`` label)."""
+
+    ACCEPTED = "accepted"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    REJECTED = "rejected"
+    RATE_LIMITED = "rate_limited"
+
+
+class TurnQueue(Protocol):
+    """Where accepted messages ask for their contact's next turn."""
+
+    def due(self, contact_key: str, at: float) -> None:
+        """The contact's turn should run at ``at`` (the earliest request wins)."""
+        ...
+
+
+class HandleInbound:
+    """Accept one webhook's messages and statuses."""
+
+    def __init__(
+        self,
+        *,
+        log: MessageLog,
+        outbox: Outbox,
+        seen: SeenMessages,
+        rate_limit: InboundRateLimit,
+        turns: TurnQueue,
+        clock: Clock,
+        telemetry: Telemetry,
+        cooldown_seconds: float,
+    ) -> None:
+        self._log = log
+        self._outbox = outbox
+        self._seen = seen
+        self._rate_limit = rate_limit
+        self._turns = turns
+        self._clock = clock
+        self._telemetry = telemetry
+        self._cooldown = cooldown_seconds
+
+    async def __call__(self, batch: WebhookBatch) -> list[InboundOutcome]:
+        """Record the batch; one outcome per message, in order."""
+        now = self._clock.now()
+        if batch.statuses:
+            await self._outbox.apply_statuses(batch.statuses, now)
+        outcomes = [await self._screen(message) for message in batch.messages]
+        await self._record(batch.messages, outcomes, now)
+        for message, outcome in zip(batch.messages, outcomes):
+            self._telemetry.inbound(message.channel, message.provider, outcome)
+        return outcomes
+
+    async def _screen(self, message: InboundMessage) -> InboundOutcome:
+        if not message.is_from_user:
+            return InboundOutcome.IGNORED
+        if await self._seen.known(message.provider, message.provider_message_id):
+            return InboundOutcome.DUPLICATE
+        if not await self._rate_limit.allow(message.contact.key):
+            return InboundOutcome.RATE_LIMITED
+        return InboundOutcome.ACCEPTED
+
+    async def _record(
+        self, messages: Sequence[InboundMessage], outcomes: list[InboundOutcome], now: float
+    ) -> None:
+        kept = [
+            (i, NewInbound(message=m, arrived_at=now, status=_status_for(o)))
+            for i, (m, o) in enumerate(zip(messages, outcomes))
+            if o in (InboundOutcome.ACCEPTED, InboundOutcome.RATE_LIMITED)
+        ]
+        if not kept:
+            return
+        fresh = await self._log.record([item for _, item in kept])
+        # Only now, with the messages durable, may a re-delivery be dropped early.
+        await self._seen.remember(
+            [(item.message.provider, item.message.provider_message_id) for _, item in kept]
+        )
+        for (i, item), is_new in zip(kept, fresh):
+            if not is_new:
+                outcomes[i] = InboundOutcome.DUPLICATE
+            elif outcomes[i] is InboundOutcome.ACCEPTED:
+                self._turns.due(item.message.contact.key, now + self._cooldown)
+
+
+def _status_for(outcome: InboundOutcome) -> InboundStatus:
+    # A rate-limited message is kept in the transcript (nothing is lost) but never answered.
+    if outcome is InboundOutcome.RATE_LIMITED:
+        return InboundStatus.RATE_LIMITED
+    return InboundStatus.PENDING

@@ -1,0 +1,35 @@
+"""What operators do through the admin API: hand a conversation back to the bot."""
+
+from __future__ import annotations
+
+from application.ports.coordination import Clock, ContactLock
+from application.ports.storage import ConversationStore, TurnOutcome
+from domain.conversations import Bot
+
+
+class ConversationNotFound(Exception):
+    """No conversation is stored for that contact."""
+
+
+class ReleaseConversation:
+    """An operator releases a conversation the bot had handed to a person."""
+
+    def __init__(self, *, store: ConversationStore, lock: ContactLock, bot: Bot, clock: Clock) -> None:
+        self._store = store
+        self._lock = lock
+        self._bot = bot
+        self._clock = clock
+
+    async def __call__(self, contact_key: str) -> None:
+        """Release it; the contact's next message is answered by the bot again."""
+        async with self._lock.hold(contact_key):
+            conversation, version = await self._store.get(contact_key)
+            if conversation is None:
+                raise ConversationNotFound(contact_key)
+            now = self._clock.now()
+            released = self._bot.release(conversation, now)
+            outcome = TurnOutcome(
+                contact_key=contact_key, conversation=released, expected_version=version,
+                consumed=(), at=now,
+            )
+            await self._store.save([outcome])

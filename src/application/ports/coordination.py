@@ -1,0 +1,58 @@
+"""Coordination between concurrent handlers: locks, de-duplication, rate limits, the clock.
+
+In one process these live in memory; with REDIS_URL they live in Redis so that several
+instances share them.
+
+CoordinationError
+└── LockTimeout   the contact's lock could not be had within the bounded wait
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+
+class CoordinationError(Exception):
+    """A shared-state service failed."""
+
+
+class LockTimeout(CoordinationError):
+    """Another handler kept the contact's lock longer than we may wait."""
+
+
+class ContactLock(Protocol):
+    """One handler at a time per contact."""
+
+    def hold(self, contact_key: str) -> AbstractAsyncContextManager[None]:
+        """Hold the contact's lock for the block; LockTimeout if it cannot be had in time."""
+        ...
+
+
+class SeenMessages(Protocol):
+    """A fast first check against re-delivered webhooks (the database has the last word)."""
+
+    async def known(self, provider: str, message_id: str) -> bool:
+        """True when this provider message id was recorded before."""
+        ...
+
+    async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
+        """Note (provider, message id) pairs as recorded."""
+        ...
+
+
+class InboundRateLimit(Protocol):
+    """How many messages one contact may send per minute."""
+
+    async def allow(self, contact_key: str) -> bool:
+        """Count one message; False when the contact is over its limit."""
+        ...
+
+
+class Clock(Protocol):
+    """The time, as seconds since the epoch."""
+
+    def now(self) -> float:
+        """Now."""
+        ...

@@ -1,0 +1,159 @@
+"""The use case that answers: lock each contact, let the bot decide, save it all at once.
+
+For a batch of contacts whose turn is due: take each contact's lock, load its conversation
+and the messages waiting for it (a burst arrives here merged), ask the bot, and save the new
+state, the consumed messages, the replies (the outbox) and the events in ONE transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Sequence
+
+import msgspec
+
+from application.ports.coordination import Clock, ContactLock, LockTimeout
+from application.ports.storage import (
+    ConversationStore,
+    NewOutbound,
+    OutboxKind,
+    PendingTurn,
+    TurnOutcome,
+)
+from application.ports.telemetry import Telemetry
+from application.turns import TurnRules, build_turn
+from domain.conversations import Bot, Conversation
+from domain.events import Event, HandoffRequested, QuestionReceived
+from domain.messages import Channel, MediaReply, Reply, TextReply
+from domain.notices import admin_notice
+
+
+class AdminChannel:
+    """Where operator notices go (a Telegram chat), or nowhere when unset."""
+
+    def __init__(self, chat_id: str | None, provider: str = "telegram_admin") -> None:
+        self.chat_id = chat_id
+        self.provider = provider
+
+    def notices_for(self, events: Sequence[Event]) -> tuple[NewOutbound, ...]:
+        """One outbox job per event an operator must hear about."""
+        if not self.chat_id:
+            return ()
+        return tuple(
+            NewOutbound(
+                kind=OutboxKind.ADMIN_NOTICE,
+                lane="admin",
+                channel=Channel.TELEGRAM,
+                provider=self.provider,
+                address=self.chat_id,
+                reply=TextReply(text=admin_notice(event)),
+            )
+            for event in events
+            if isinstance(event, (HandoffRequested, QuestionReceived))
+        )
+
+
+class ProcessTurns:
+    """Run the due turns of a batch of contacts."""
+
+    def __init__(
+        self,
+        *,
+        store: ConversationStore,
+        lock: ContactLock,
+        bot: Bot,
+        rules: TurnRules,
+        admin: AdminChannel,
+        clock: Clock,
+        telemetry: Telemetry,
+        on_committed: Callable[[], None] = lambda: None,
+    ) -> None:
+        self._store = store
+        self._lock = lock
+        self._bot = bot
+        self._rules = rules
+        self._admin = admin
+        self._clock = clock
+        self._telemetry = telemetry
+        self._on_committed = on_committed
+
+    async def __call__(self, contact_keys: Sequence[str]) -> list[str]:
+        """Process the contacts' turns; returns the keys that could not be locked (to retry)."""
+        started = time.perf_counter()
+        busy: list[str] = []
+        async with contextlib.AsyncExitStack() as held:
+            locked = [key for key in sorted(set(contact_keys)) if await self._take(held, key, busy)]
+            pending = await self._store.pending(locked)
+            outcomes = [self._decide(turn) for turn in pending]
+            if outcomes:
+                saved = await self._store.save(outcomes)
+                busy += [o.contact_key for o, ok in zip(outcomes, saved) if not ok]
+        if pending:
+            self._on_committed()
+            self._telemetry.processed(time.perf_counter() - started)
+        return busy
+
+    async def _take(self, held: contextlib.AsyncExitStack, key: str, busy: list[str]) -> bool:
+        try:
+            await held.enter_async_context(self._lock.hold(key))
+        except LockTimeout:
+            busy.append(key)
+            return False
+        return True
+
+    def _decide(self, pending: PendingTurn) -> TurnOutcome:
+        now = self._clock.now()
+        conversation = self._current(pending.conversation, pending.contact_key, now)
+        turn, notice = build_turn(pending.inbound, conversation.language, self._rules, now)
+        if turn is None:
+            replies: tuple[Reply, ...] = (notice,) if notice else ()
+            decided, events = conversation, ()
+        else:
+            decision = self._bot.decide(conversation, turn)
+            replies = _with_notice(decision.replies, notice)
+            decided, events = decision.conversation, decision.events
+        return TurnOutcome(
+            contact_key=pending.contact_key,
+            conversation=decided,
+            expected_version=pending.version,
+            consumed=tuple(item.id for item in pending.inbound),
+            outbound=_replies_to(pending, replies) + self._admin.notices_for(events),
+            events=events,
+            at=now,
+        )
+
+    def _current(self, stored: Conversation | None, key: str, now: float) -> Conversation:
+        if stored is None:
+            return self._bot.start(key, now)
+        if stored.bot != self._bot.name or now - stored.updated_at > self._rules.session_ttl:
+            return self._bot.start(key, now, stored.language)
+        return stored
+
+
+def _replies_to(pending: PendingTurn, replies: Sequence[Reply]) -> tuple[NewOutbound, ...]:
+    # Answer on the channel and address of the contact's latest message.
+    latest = pending.inbound[-1].message
+    return tuple(
+        NewOutbound(
+            kind=OutboxKind.REPLY,
+            lane=pending.contact_key,
+            channel=latest.channel,
+            provider=latest.provider,
+            address=latest.reply_address,
+            reply=reply,
+        )
+        for reply in replies
+    )
+
+
+def _with_notice(replies: tuple[Reply, ...], notice: TextReply | None) -> tuple[Reply, ...]:
+    # A too-long message in a burst is answered inside the one reply, never as a second one.
+    if notice is None:
+        return replies
+    if not replies:
+        return (notice,)
+    first = replies[0]
+    if isinstance(first, MediaReply):
+        return (notice, *replies)
+    return (msgspec.structs.replace(first, text=f"{notice.text}\n\n{first.text}"), *replies[1:])

@@ -1,0 +1,209 @@
+"""The composition root: every port bound to its adapter, by configuration alone.
+
+Split by concern: ``Storage`` (engine and SQL stores), ``Channels`` (the HTTP session and a
+sender per provider) and ``Core`` (coordination, use cases and the worker).
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+from dependency_injector import containers, providers
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.memory.coordination import InMemoryContactLock, InMemorySeenMessages
+from adapters.metrics.prometheus import PrometheusTelemetry
+from adapters.rate_limit import LimitsInboundRateLimit
+from adapters.sandbox.senders import SandboxSender
+from adapters.sql.conversations import SqlConversationStore
+from adapters.sql.engine import create_engine
+from adapters.sql.leads import SqlLeadQuery
+from adapters.sql.message_log import SqlMessageLog
+from adapters.sql.outbox import SqlOutbox
+from adapters.sql.transcripts import SqlTranscriptQuery
+from adapters.telegram.admin import TelegramAdminSender
+from adapters.whatsapp.meta import MetaSender
+from application.dispatch_outbox import DispatchOutbox
+from application.handle_inbound import HandleInbound
+from application.operators import ReleaseConversation
+from application.pacing import SendPacer
+from application.ports.channels import ChannelSender
+from application.process_turns import AdminChannel, ProcessTurns
+from application.turns import TurnRules
+from application.worker import Signal, TurnScheduler, Worker
+from domain.bots import bot_named
+from entrypoints.settings import Settings
+
+
+class SystemClock:
+    """The real time."""
+
+    def now(self) -> float:
+        """Seconds since the epoch."""
+        return time.time()
+
+
+async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url)
+    yield engine
+    await engine.dispose()
+
+
+async def _http_session() -> AsyncIterator[aiohttp.ClientSession]:
+    # One pooled session for every provider: keep-alive matters on the send path.
+    connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300)
+    session = aiohttp.ClientSession(connector=connector)
+    yield session
+    await session.close()
+
+
+def _senders(settings: Settings, whatsapp: ChannelSender | None, admin: ChannelSender | None,
+             extra: dict[str, ChannelSender]) -> dict[str, ChannelSender]:
+    senders: dict[str, ChannelSender] = {"sandbox": SandboxSender()}
+    for sender in (whatsapp, admin):
+        if sender is not None:
+            senders[sender.provider] = sender
+    senders.update(extra)
+    return senders
+
+
+def _whatsapp_provider(settings: Settings) -> str:
+    return settings.whatsapp.provider or "none"
+
+
+class Storage(containers.DeclarativeContainer):
+    """The database and the stores on it."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    engine = providers.Resource(_engine, url=settings.provided.database.url)
+    message_log = providers.Singleton(SqlMessageLog, engine)
+    conversations = providers.Singleton(SqlConversationStore, engine)
+    outbox = providers.Singleton(SqlOutbox, engine)
+    leads = providers.Singleton(SqlLeadQuery, engine)
+    transcripts = providers.Singleton(SqlTranscriptQuery, engine)
+
+
+class Channels(containers.DeclarativeContainer):
+    """A sender per configured provider."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    http = providers.Resource(_http_session)
+    whatsapp = providers.Selector(
+        providers.Callable(_whatsapp_provider, settings),
+        meta=providers.Singleton(
+            MetaSender,
+            http,
+            api_base=settings.provided.meta.api_base,
+            phone_number_id=settings.provided.meta.phone_number_id,
+            access_token=settings.provided.meta.access_token,
+        ),
+        none=providers.Object(None),
+    )
+    admin = providers.Singleton(
+        lambda settings, http: TelegramAdminSender(
+            http, api_base=settings.telegram.api_base, token=settings.telegram.bot_token
+        ) if settings.telegram.bot_token else None,
+        settings, http,
+    )
+    extra = providers.Object({})
+    senders = providers.Singleton(_senders, settings, whatsapp, admin, extra)
+
+
+class Core(containers.DeclarativeContainer):
+    """Coordination, the use cases and the background worker."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    storage = providers.DependenciesContainer()
+    channels = providers.DependenciesContainer()
+
+    clock = providers.Singleton(SystemClock)
+    telemetry = providers.Singleton(PrometheusTelemetry)
+    lock = providers.Singleton(InMemoryContactLock)
+    seen = providers.Singleton(InMemorySeenMessages)
+    rate_limit = providers.Singleton(
+        LimitsInboundRateLimit, per_minute=settings.provided.limits.rate_limit_per_minute
+    )
+    scheduler = providers.Singleton(TurnScheduler, clock)
+    outbox_ready = providers.Singleton(Signal)
+    bot = providers.Singleton(lambda settings: bot_named(settings.bot.name), settings)
+    rules = providers.Singleton(
+        TurnRules,
+        max_message_chars=settings.provided.limits.max_message_chars,
+        session_ttl=settings.provided.limits.session_ttl_seconds,
+    )
+    admin_channel = providers.Singleton(
+        lambda settings: AdminChannel(
+            str(settings.telegram.admin_chat_id) if settings.telegram.admin_chat_id is not None else None
+        ),
+        settings,
+    )
+    handle_inbound = providers.Singleton(
+        HandleInbound,
+        log=storage.message_log,
+        outbox=storage.outbox,
+        seen=seen,
+        rate_limit=rate_limit,
+        turns=scheduler,
+        clock=clock,
+        telemetry=telemetry,
+        cooldown_seconds=settings.provided.limits.cooldown_seconds,
+    )
+    process_turns = providers.Singleton(
+        ProcessTurns,
+        store=storage.conversations,
+        lock=lock,
+        bot=bot,
+        rules=rules,
+        admin=admin_channel,
+        clock=clock,
+        telemetry=telemetry,
+        on_committed=outbox_ready.provided.set,
+    )
+    release = providers.Singleton(
+        ReleaseConversation, store=storage.conversations, lock=lock, bot=bot, clock=clock
+    )
+    pacer = providers.Singleton(SendPacer, settings.provided.limits.send_rate_per_second)
+    dispatch = providers.Singleton(
+        DispatchOutbox,
+        outbox=storage.outbox,
+        senders=channels.senders,
+        pacer=pacer,
+        clock=clock,
+        telemetry=telemetry,
+    )
+    worker = providers.Singleton(
+        Worker,
+        scheduler=scheduler,
+        process=process_turns,
+        dispatch=dispatch,
+        log_store=storage.message_log,
+        outbox=storage.outbox,
+        clock=clock,
+        outbox_ready=outbox_ready,
+        cooldown_seconds=settings.provided.limits.cooldown_seconds,
+    )
+
+
+class Container(containers.DeclarativeContainer):
+    """Everything, wired from one Settings object."""
+
+    settings = providers.Dependency(instance_of=Settings)
+    storage = providers.Container(Storage, settings=settings)
+    channels = providers.Container(Channels, settings=settings)
+    core = providers.Container(Core, settings=settings, storage=storage, channels=channels)
+
+
+def build_container(settings: Settings) -> Container:
+    """The container for these settings; resources start with ``init_resources()``."""
+    return Container(settings=settings)
+
+
+async def resolve(provider: providers.Provider):  # type: ignore[no-untyped-def]
+    """The provider's object; with async resources in the graph, providers return awaitables."""
+    value = provider()
+    if inspect.isawaitable(value):
+        value = await value
+    return value

@@ -1,0 +1,171 @@
+"""The admin API (``/api/v1``): leads, releasing conversations, re-queueing dead sends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+import time
+
+import msgspec
+from litestar import Controller, Request, get, post
+from litestar.connection import ASGIConnection
+from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.handlers import BaseRouteHandler
+from litestar.params import Parameter
+
+from application.operators import ConversationNotFound, ReleaseConversation
+from application.ports.storage import LeadQuery, LeadRecord, Outbox
+from domain.lead_form import FIELDS
+from domain.leads import LeadState
+
+MAX_PAGE = 500
+
+
+class LeadContact(msgspec.Struct, frozen=True, kw_only=True):
+    """Who the lead is."""
+
+    key: str
+    channel: str
+    phone: str | None
+    name: str | None
+
+
+class LeadOut(msgspec.Struct, frozen=True, kw_only=True):
+    """A lead as integrators read it."""
+
+    id: int
+    contact: LeadContact
+    state: str
+    fields: dict[str, str | int | None]
+    created_at: str
+    updated_at: str
+
+
+class LeadPage(msgspec.Struct, frozen=True, kw_only=True):
+    """One page of leads and the URL of the next one."""
+
+    items: list[LeadOut]
+    next: str | None
+
+
+class Released(msgspec.Struct, frozen=True, kw_only=True):
+    """A conversation handed back to the bot."""
+
+    contact_key: str
+    released: bool = True
+
+
+def bearer_guard(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    """Only requests carrying ``Authorization: Bearer <ADMIN_TOKEN>`` pass."""
+    expected = connection.app.state.admin_token
+    header = connection.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), expected.encode()):
+        raise NotAuthorizedException("the Authorization header must be 'Bearer <admin token>'")
+
+
+class AdminController(Controller):
+    """Operators' and integrators' resources."""
+
+    path = "/api/v1"
+    guards = [bearer_guard]
+
+    @get("/leads")
+    async def list_leads(
+        self,
+        request: Request,
+        leads: NamedDependency[LeadQuery],
+        state: str | None = None,
+        since: str | None = None,
+        limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
+        cursor: int | None = Parameter(default=None, ge=0),
+    ) -> LeadPage:
+        """Leads, oldest first, filtered by ``state`` and ``since`` (ISO 8601), paged by ``cursor``."""
+        records = await leads.list(
+            state=_lead_state(state), since=_since(since), after_id=cursor, limit=limit + 1
+        )
+        page = records[:limit]
+        more = len(records) > limit
+        next_url = str(request.url.include_query_params(cursor=page[-1].id)) if more else None
+        return LeadPage(items=[_lead_out(r) for r in page], next=next_url)
+
+    @get("/leads/{lead_id:int}")
+    async def get_lead(self, lead_id: int, leads: NamedDependency[LeadQuery]) -> LeadOut:
+        """One lead."""
+        record = await leads.get(lead_id)
+        if record is None:
+            raise NotFoundException(f"no lead has id {lead_id}")
+        return _lead_out(record)
+
+    @post("/leads/{lead_id:int}/release", status_code=200)
+    async def release_lead(
+        self, lead_id: int, leads: NamedDependency[LeadQuery], release: NamedDependency[ReleaseConversation]
+    ) -> Released:
+        """Hand the lead's conversation back to the bot."""
+        record = await leads.get(lead_id)
+        if record is None:
+            raise NotFoundException(f"no lead has id {lead_id}")
+        return await _release(release, record.contact_key)
+
+    @post("/conversations/{contact_key:str}/release", status_code=200)
+    async def release_conversation(
+        self, contact_key: str, release: NamedDependency[ReleaseConversation]
+    ) -> Released:
+        """Hand a conversation back to the bot, by contact key (``whatsapp:+62…``)."""
+        return await _release(release, contact_key)
+
+    @post("/outbox/{item_id:int}/requeue", status_code=200)
+    async def requeue(self, item_id: int, outbox: NamedDependency[Outbox]) -> dict[str, int]:
+        """Send a dead-lettered message again."""
+        if not await outbox.requeue(item_id, time.time()):
+            raise NotFoundException(f"no dead-lettered outbox item has id {item_id}")
+        return {"requeued": item_id}
+
+
+async def _release(release: ReleaseConversation, contact_key: str) -> Released:
+    try:
+        await release(contact_key)
+    except ConversationNotFound as exc:
+        raise NotFoundException(f"no conversation for contact {contact_key}") from exc
+    return Released(contact_key=contact_key)
+
+
+def _lead_state(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        return LeadState(value.upper()).value
+    except ValueError as exc:
+        known = ", ".join(s.value for s in LeadState)
+        raise ValidationException(f"state must be one of {known}, got {value!r}") from exc
+
+
+def _since(value: str | None) -> float | None:
+    if value is None:
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ValidationException(f"since must be an ISO 8601 date or time, got {value!r}") from exc
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _lead_out(record: LeadRecord) -> LeadOut:
+    fields: dict[str, str | int | None] = {name: record.fields.get(name) for name in FIELDS}
+    if record.budget_amount is not None:
+        fields["budget_amount"] = record.budget_amount
+    return LeadOut(
+        id=record.id,
+        contact=LeadContact(key=record.contact_key, channel=record.channel, phone=record.phone, name=record.name),
+        state=record.state,
+        fields=fields,
+        created_at=_iso(record.created_at),
+        updated_at=_iso(record.updated_at),
+    )

@@ -1,0 +1,87 @@
+"""The Litestar application: routes, dependencies from the container, errors, lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from litestar import Litestar, Request, Response
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi import OpenAPIConfig
+
+from entrypoints.container import Container, resolve
+from entrypoints.http import admin, ops, sandbox, webhooks
+
+log = logging.getLogger("chatgate.http")
+
+
+def create_app(container: Container, *, admin_token: str, run_worker: bool) -> Litestar:
+    """The HTTP app over a built (not yet started) container."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        await container.init_resources()
+        worker = await resolve(container.core.worker)
+        task = asyncio.create_task(worker.run()) if run_worker else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await container.shutdown_resources()
+
+    return Litestar(
+        route_handlers=[*webhooks.ROUTES, *ops.ROUTES, *sandbox.ROUTES, admin.AdminController],
+        dependencies=_dependencies(container),
+        lifespan=[lifespan],
+        state=State({"admin_token": admin_token}),
+        exception_handlers={ValidationException: _validation_error, Exception: _unexpected_error},
+        openapi_config=OpenAPIConfig(title="Chatgate", version="0.1.0", path="/schema"),
+        debug=False,
+    )
+
+
+def _dependencies(container: Container) -> dict[str, Provide]:
+    core, storage = container.core, container.storage
+    picks = {
+        "settings": container.settings,
+        "handle_inbound": core.handle_inbound,
+        "release": core.release,
+        "telemetry": core.telemetry,
+        "engine": storage.engine,
+        "outbox": storage.outbox,
+        "leads": storage.leads,
+        "transcripts": storage.transcripts,
+    }
+    return {name: Provide(_from(provider), use_cache=True) for name, provider in picks.items()}
+
+
+def _from(provider):  # type: ignore[no-untyped-def]
+    async def dependency():  # type: ignore[no-untyped-def]
+        return await resolve(provider)
+
+    return dependency
+
+
+def _validation_error(_: Request, exc: ValidationException) -> Response[dict[str, object]]:
+    # Name the offending fields in the sentence itself, not only in "extra".
+    detail = exc.detail
+    fields = [item.get("key") for item in exc.extra or [] if isinstance(item, dict) and item.get("key")]
+    if fields:
+        messages = "; ".join(f"{item.get('key')}: {item.get('message')}" for item in exc.extra if isinstance(item, dict))
+        detail = f"invalid {', '.join(fields)} ({messages})"
+    return Response({"status_code": 400, "detail": detail}, status_code=400)
+
+
+def _unexpected_error(request: Request, exc: Exception) -> Response[dict[str, object]]:
+    if isinstance(exc, HTTPException):
+        return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code,
+                        headers=exc.headers)
+    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response({"status_code": 500, "detail": "internal error; it was logged"}, status_code=500)

@@ -1,0 +1,39 @@
+"""For orchestrators and Prometheus: liveness, readiness, metrics."""
+
+from __future__ import annotations
+
+from litestar import Response, get
+from litestar.di import NamedDependency
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.metrics.prometheus import PrometheusTelemetry
+from application.ports.storage import Outbox
+
+
+@get("/health", sync_to_thread=False)
+def health() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok"}
+
+
+@get("/ready")
+async def ready(engine: NamedDependency[AsyncEngine]) -> Response[dict[str, str]]:
+    """The database answers (and Redis, when configured)."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any failure means "not ready", never a 500
+        return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
+    return Response({"status": "ready", "database": "ok"})
+
+
+@get("/metrics", media_type=CONTENT_TYPE_LATEST)
+async def metrics(telemetry: NamedDependency[PrometheusTelemetry], outbox: NamedDependency[Outbox]) -> bytes:
+    """Prometheus text exposition."""
+    telemetry.outbox_pending.set(await outbox.pending_count())
+    return telemetry.exposition()
+
+
+ROUTES = [health, ready, metrics]

@@ -1,0 +1,27 @@
+"""``chatgate worker``: the dispatcher and the turn scheduler without the HTTP server."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from entrypoints.container import build_container, resolve
+from entrypoints.settings import Settings
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run the background loops until SIGTERM or SIGINT."""
+    container = build_container(settings)
+    await container.init_resources()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    task = asyncio.create_task((await resolve(container.core.worker)).run())
+    print("chatgate: worker running", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await container.shutdown_resources()
