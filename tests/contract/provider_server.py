@@ -100,7 +100,9 @@ class ProviderServer:
         self.requests.clear()
         self._scripts.clear()
 
-    async def wait_for_requests(self, count: int, *, path: str | None = None, timeout: float = 5.0) -> list[RecordedRequest]:
+    async def wait_for_requests(
+        self, count: int, *, path: str | None = None, timeout: float = 5.0
+    ) -> list[RecordedRequest]:
         """Wait until ``count`` requests (to ``path``, when given) have arrived; return them."""
 
         def matching() -> list[RecordedRequest]:

@@ -44,6 +44,7 @@ from domain.messages import (
     Media,
     MediaReply,
     OutboundMessage,
+    Reply,
     SharedContact,
     TextReply,
     reply_text,
@@ -69,7 +70,8 @@ def sign(body: bytes, secret: str = SECRET) -> str:
 
 def envelope(*values: dict, field: str = "messages") -> bytes:
     changes = [{"field": field, "value": {"messaging_product": "whatsapp", **value}} for value in values]
-    return json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": changes}]}).encode()
+    body = {"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": changes}]}
+    return json.dumps(body).encode()
 
 
 # --- Signature and handshake ---------------------------------------------------------------
@@ -158,7 +160,9 @@ def test_every_payload_file_decodes_into_the_payload_structs(name: str) -> None:
     assert notification.object == "whatsapp_business_account"
     change = notification.entry[0].changes[0]
     value = msgspec.json.decode(change.value, type=payloads.Value)
-    assert value.metadata == payloads.Metadata(display_phone_number="15550001111", phone_number_id=PHONE_NUMBER_ID)
+    assert value.metadata == payloads.Metadata(
+        display_phone_number="15550001111", phone_number_id=PHONE_NUMBER_ID
+    )
     for raw in value.messages + value.message_echoes:
         message = msgspec.json.decode(raw, type=payloads.Message)
         assert message.id.startswith("wamid.")
@@ -171,8 +175,9 @@ def test_every_payload_file_decodes_into_the_payload_structs(name: str) -> None:
 
 def test_interactive_and_media_structs_carry_their_fields() -> None:
     def first_message(name: str) -> payloads.Message:
-        value = msgspec.json.decode(payload(name), type=payloads.Notification).entry[0].changes[0].value
-        return msgspec.json.decode(msgspec.json.decode(value, type=payloads.Value).messages[0], type=payloads.Message)
+        change = msgspec.json.decode(payload(name), type=payloads.Notification).entry[0].changes[0]
+        value = msgspec.json.decode(change.value, type=payloads.Value)
+        return msgspec.json.decode(value.messages[0], type=payloads.Message)
 
     button = first_message("button_reply")
     assert button.interactive == payloads.Interactive(
@@ -295,7 +300,10 @@ def test_batch_keeps_every_message_and_status_in_order_with_the_right_profile() 
     ]
     assert batch.statuses == (
         DeliveryStatus(
-            provider="meta", provider_message_id="wamid.OURS_EARLIER=", state=DeliveryState.DELIVERED, at=1760000299.0
+            provider="meta",
+            provider_message_id="wamid.OURS_EARLIER=",
+            state=DeliveryState.DELIVERED,
+            at=1760000299.0,
         ),
     )
 
@@ -309,7 +317,9 @@ def test_every_entry_and_change_is_read_and_other_fields_ignored() -> None:
                 {"field": "message_template_status_update", "value": {"event": "APPROVED", "messages": 3}},
                 {"field": "messages", "value": {"messages": [dict(text, id="wamid.E1C2=")]}},
             ]},
-            {"id": "2", "changes": [{"field": "messages", "value": {"messages": [dict(text, id="wamid.E2=")]}}]},
+            {"id": "2", "changes": [
+                {"field": "messages", "value": {"messages": [dict(text, id="wamid.E2=")]}},
+            ]},
         ],
     }  # fmt: skip
     batch = parse_webhook(json.dumps(body).encode(), now=NOW)
@@ -320,7 +330,8 @@ def test_missing_or_garbled_timestamp_falls_back_to_now() -> None:
     body = envelope(
         {"messages": [
             {"from": "5511988887777", "id": "wamid.T1=", "type": "text", "text": {"body": "a"}},
-            {"from": "5511988887777", "id": "wamid.T2=", "timestamp": "soon", "type": "text", "text": {"body": "b"}},
+            {"from": "5511988887777", "id": "wamid.T2=", "timestamp": "soon", "type": "text",
+             "text": {"body": "b"}},
         ]}
     )  # fmt: skip
     assert [m.received_at for m in parse_webhook(body, now=NOW).messages] == [NOW, NOW]
@@ -424,13 +435,22 @@ def test_empty_notification_is_an_empty_batch() -> None:
 def accepted(request: RecordedRequest) -> Response:
     """What Meta answers to an accepted send: a fresh wamid per request."""
     number = request.json.get("to") or request.json.get("recipient")
-    sent_id = f"wamid.SENT{request.received_at:.9f}="
-    return Response(200, {"messaging_product": "whatsapp", "contacts": [{"input": number, "wa_id": number}],
-                          "messages": [{"id": sent_id}]})  # fmt: skip
+    return Response(
+        200,
+        {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": number, "wa_id": number}],
+            "messages": [{"id": sent_id(request)}],
+        },
+    )
+
+
+def sent_id(request: RecordedRequest) -> str:
+    return f"wamid.SENT{request.received_at:.9f}="
 
 
 def graph_error(status: int, code: int, **headers: str) -> Response:
-    error = {"message": "(#%d) something" % code, "type": "OAuthException", "code": code, "fbtrace_id": "Az1"}
+    error = {"message": f"(#{code}) something", "type": "OAuthException", "code": code, "fbtrace_id": "Az1"}
     return Response(status, {"error": error}, headers=headers)
 
 
@@ -441,18 +461,24 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
 
 
 @pytest.fixture
-def sender(provider_server: ProviderServer, session: aiohttp.ClientSession) -> MetaSender:
+def graph(provider_server: ProviderServer) -> ProviderServer:
+    """The loopback Graph API, accepting every send unless a test scripts otherwise."""
     provider_server.default = accepted
+    return provider_server
+
+
+@pytest.fixture
+def sender(graph: ProviderServer, session: aiohttp.ClientSession) -> MetaSender:
     return MetaSender(
         session,
-        api_base=provider_server.url("/v21.0"),
+        api_base=graph.url("/v21.0"),
         phone_number_id=PHONE_NUMBER_ID,
         access_token=TOKEN,
         timeout=2.0,
     )
 
 
-def outbound(reply, *, address: str = "5511988887777", reply_to: str | None = None) -> OutboundMessage:
+def outbound(reply: Reply, *, address: str = "5511988887777", reply_to: str | None = None) -> OutboundMessage:
     return OutboundMessage(
         outbox_id=1,
         channel=Channel.WHATSAPP,
@@ -464,187 +490,209 @@ def outbound(reply, *, address: str = "5511988887777", reply_to: str | None = No
     )
 
 
-def options(count: int, *, prefix: str = "Option") -> tuple[Button, ...]:
-    return tuple(Button(id=f"opt_{i}", title=f"{prefix} {i}") for i in range(1, count + 1))
+def options(count: int) -> tuple[Button, ...]:
+    return tuple(Button(id=f"opt_{i}", title=f"Option {i}") for i in range(1, count + 1))
+
+
+def interactive(kind: str, body: str, action: dict, **extra: dict) -> dict:
+    """The whole request body of an interactive message to Ana."""
+    content = {"type": kind, "body": {"text": body}, **extra, "action": action}
+    return {**RECIPIENT, "type": "interactive", "interactive": content}
 
 
 RECIPIENT = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "5511988887777"}
+HI = TextReply(text="Hi")
 
 
 async def test_text_is_posted_as_meta_expects_with_the_bearer_token(
-    sender: MetaSender, provider_server: ProviderServer
+    sender: MetaSender, graph: ProviderServer
 ) -> None:
     receipt = await sender.send(outbound(TextReply(text="Hello!")))
-    (request,) = provider_server.requests
+    (request,) = graph.requests
     assert (request.method, request.path) == ("POST", MESSAGES_PATH)
     assert request.headers["Authorization"] == f"Bearer {TOKEN}"
     assert request.headers["Content-Type"] == "application/json"
     assert request.json == {**RECIPIENT, "type": "text", "text": {"body": "Hello!", "preview_url": False}}
-    assert receipt == SendReceipt(provider_message_id=accepted(request).json["messages"][0]["id"])
+    assert receipt == SendReceipt(provider_message_id=sent_id(request))
 
 
-async def test_text_with_a_link_asks_for_a_preview(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_text_with_a_link_asks_for_a_preview(sender: MetaSender, graph: ProviderServer) -> None:
     await sender.send(outbound(TextReply(text="Menu: https://example.com/menu")))
-    assert provider_server.requests[0].json["text"]["preview_url"] is True
+    assert graph.requests[0].json["text"]["preview_url"] is True
 
 
-async def test_three_buttons_become_reply_buttons(sender: MetaSender, provider_server: ProviderServer) -> None:
-    reply = ButtonsReply(text="Confirm your order?", footer="Reply within 1 h", buttons=(
-        Button(id="order_confirm", title="Yes, confirm"), Button(id="order_change", title="Change"),
-        Button(id="order_cancel", title="Cancel")))  # fmt: skip
+async def test_three_buttons_become_reply_buttons(sender: MetaSender, graph: ProviderServer) -> None:
+    buttons = (
+        Button(id="order_confirm", title="Yes, confirm"),
+        Button(id="order_change", title="Change"),
+        Button(id="order_cancel", title="Cancel"),
+    )
+    reply = ButtonsReply(text="Confirm your order?", footer="Reply within 1 h", buttons=buttons)
     await sender.send(outbound(reply))
-    assert provider_server.requests[0].json == {**RECIPIENT, "type": "interactive", "interactive": {
-        "type": "button", "body": {"text": "Confirm your order?"}, "footer": {"text": "Reply within 1 h"},
-        "action": {"buttons": [
-            {"type": "reply", "reply": {"id": "order_confirm", "title": "Yes, confirm"}},
-            {"type": "reply", "reply": {"id": "order_change", "title": "Change"}},
-            {"type": "reply", "reply": {"id": "order_cancel", "title": "Cancel"}}]}}}  # fmt: skip
+    assert graph.requests[0].json == interactive(
+        "button",
+        "Confirm your order?",
+        {"buttons": [{"type": "reply", "reply": {"id": b.id, "title": b.title}} for b in buttons]},
+        footer={"text": "Reply within 1 h"},
+    )
 
 
-async def test_four_buttons_become_a_list(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_four_buttons_become_a_list(sender: MetaSender, graph: ProviderServer) -> None:
     await sender.send(outbound(ButtonsReply(text="Pick one", buttons=options(4))))
-    assert provider_server.requests[0].json == {**RECIPIENT, "type": "interactive", "interactive": {
-        "type": "list", "body": {"text": "Pick one"}, "action": {"button": "Menu", "sections": [{"rows": [
-            {"id": f"opt_{i}", "title": f"Option {i}"} for i in range(1, 5)]}]}}}  # fmt: skip
+    rows = [{"id": f"opt_{i}", "title": f"Option {i}"} for i in range(1, 5)]
+    assert graph.requests[0].json == interactive(
+        "list", "Pick one", {"button": "Menu", "sections": [{"rows": rows}]}
+    )
 
 
-async def test_eleven_buttons_become_numbered_text(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_eleven_buttons_become_numbered_text(sender: MetaSender, graph: ProviderServer) -> None:
     reply = ButtonsReply(text="Pick one", buttons=options(11))
     await sender.send(outbound(reply))
-    (request,) = provider_server.requests
+    (request,) = graph.requests
     assert request.json["text"]["body"] == reply_text(reply)
 
 
-async def test_list_of_ten_rows_is_one_section(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_list_of_ten_rows_is_one_section(sender: MetaSender, graph: ProviderServer) -> None:
     rows = tuple(Button(id=f"sku_{i}", title=f"Pizza {i}", description=f"{i} slices") for i in range(10))
     await sender.send(outbound(ListReply(text="Pick a size", button_label="See sizes", options=rows)))
-    assert provider_server.requests[0].json == {**RECIPIENT, "type": "interactive", "interactive": {
-        "type": "list", "body": {"text": "Pick a size"}, "action": {"button": "See sizes", "sections": [{"rows": [
-            {"id": f"sku_{i}", "title": f"Pizza {i}", "description": f"{i} slices"} for i in range(10)]}]}}}  # fmt: skip
+    expected_rows = [{"id": r.id, "title": r.title, "description": r.description} for r in rows]
+    assert graph.requests[0].json == interactive(
+        "list", "Pick a size", {"button": "See sizes", "sections": [{"rows": expected_rows}]}
+    )
 
 
-async def test_list_of_eleven_rows_becomes_numbered_text(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_list_of_eleven_rows_becomes_numbered_text(sender: MetaSender, graph: ProviderServer) -> None:
     reply = ListReply(text="Pick a size", button_label="See sizes", options=options(11))
     await sender.send(outbound(reply))
-    assert provider_server.requests[0].json == {
-        **RECIPIENT, "type": "text", "text": {"body": reply_text(reply), "preview_url": False}}  # fmt: skip
+    assert graph.requests[0].json == {
+        **RECIPIENT,
+        "type": "text",
+        "text": {"body": reply_text(reply), "preview_url": False},
+    }
 
 
-async def test_long_button_title_is_shortened_but_kept(sender: MetaSender, provider_server: ProviderServer) -> None:
-    reply = ButtonsReply(text="Budget?", buttons=(
-        Button(id="budget_low", title="Below fifty million rupiah"), Button(id="budget_high", title="Above")))  # fmt: skip
-    await sender.send(outbound(reply))
-    buttons = provider_server.requests[0].json["interactive"]["action"]["buttons"]
-    assert buttons[0]["reply"] == {"id": "budget_low", "title": "Below fifty million…"}
-    assert all(len(b["reply"]["title"]) <= 20 for b in buttons)
+async def test_long_button_title_is_shortened_but_kept(sender: MetaSender, graph: ProviderServer) -> None:
+    buttons = (Button(id="budget_low", title="Below fifty million rupiah"), Button(id="high", title="Above"))
+    await sender.send(outbound(ButtonsReply(text="Budget?", buttons=buttons)))
+    sent = graph.requests[0].json["interactive"]["action"]["buttons"]
+    assert [b["reply"] for b in sent] == [
+        {"id": "budget_low", "title": "Below fifty million…"},
+        {"id": "high", "title": "Above"},
+    ]
 
 
 async def test_buttons_alike_once_shortened_become_a_list_showing_them_whole(
-    sender: MetaSender, provider_server: ProviderServer
+    sender: MetaSender, graph: ProviderServer
 ) -> None:
-    reply = ButtonsReply(text="Which branch?", buttons=(
-        Button(id="a", title="Franchise package Jakarta"), Button(id="b", title="Franchise package Bandung")))  # fmt: skip
-    await sender.send(outbound(reply))
-    interactive = provider_server.requests[0].json["interactive"]
-    assert interactive["type"] == "list"
-    assert interactive["action"]["sections"][0]["rows"] == [
+    buttons = (
+        Button(id="a", title="Franchise package Jakarta"),
+        Button(id="b", title="Franchise package Bandung"),
+    )
+    await sender.send(outbound(ButtonsReply(text="Which branch?", buttons=buttons)))
+    content = graph.requests[0].json["interactive"]
+    assert content["type"] == "list"
+    assert content["action"]["sections"][0]["rows"] == [
         {"id": "a", "title": "Franchise package…", "description": "Franchise package Jakarta"},
         {"id": "b", "title": "Franchise package…", "description": "Franchise package Bandung"},
     ]
 
 
-async def test_long_list_label_and_row_texts_are_shortened(sender: MetaSender, provider_server: ProviderServer) -> None:
-    reply = ListReply(text="Pick", button_label="Choose your favourite size", options=(
-        Button(id="x", title="An extraordinarily large pizza", description="word " * 30),))  # fmt: skip
+async def test_long_list_label_and_row_texts_are_shortened(sender: MetaSender, graph: ProviderServer) -> None:
+    row = Button(id="x", title="An extraordinarily large pizza", description="word " * 30)
+    reply = ListReply(text="Pick", button_label="Choose your favourite size", options=(row,))
     await sender.send(outbound(reply))
-    action = provider_server.requests[0].json["interactive"]["action"]
-    (row,) = action["sections"][0]["rows"]
+    action = graph.requests[0].json["interactive"]["action"]
+    (sent,) = action["sections"][0]["rows"]
     assert len(action["button"]) <= 20 and action["button"].endswith("…")
-    assert len(row["title"]) <= 24 and len(row["description"]) <= 72 and row["id"] == "x"
+    assert len(sent["title"]) <= 24 and len(sent["description"]) <= 72 and sent["id"] == "x"
 
 
 async def test_long_text_is_split_in_order_and_receipt_names_the_first_part(
-    sender: MetaSender, provider_server: ProviderServer
+    sender: MetaSender, graph: ProviderServer
 ) -> None:
-    paragraphs = [f"Paragraph {n}. " + "word " * 300 for n in range(6)]
-    text = "\n\n".join(p.strip() for p in paragraphs)
+    text = "\n\n".join(f"Paragraph {n}. " + "word " * 299 + "word" for n in range(6))
     receipt = await sender.send(outbound(TextReply(text=text), reply_to="wamid.THEIRS="))
-    bodies = [request.json for request in provider_server.requests]
+    bodies = [request.json for request in graph.requests]
     assert len(bodies) > 1 and all(len(b["text"]["body"]) <= 4096 for b in bodies)
     assert "\n\n".join(b["text"]["body"] for b in bodies) == text
     assert bodies[0]["context"] == {"message_id": "wamid.THEIRS="}
     assert all("context" not in b for b in bodies[1:])
-    assert receipt.provider_message_id == accepted(provider_server.requests[0]).json["messages"][0]["id"]
+    assert receipt.provider_message_id == sent_id(graph.requests[0])
 
 
-async def test_image_and_document_go_by_link_with_caption(sender: MetaSender, provider_server: ProviderServer) -> None:
-    await sender.send(outbound(MediaReply(kind="image", url="https://cdn.example.com/menu.jpg", caption="Today's menu")))
-    await sender.send(outbound(MediaReply(kind="document", url="https://cdn.example.com/i/42.pdf",
-                                          caption="Your invoice", filename="invoice-42.pdf")))  # fmt: skip
-    assert [r.json for r in provider_server.requests] == [
-        {**RECIPIENT, "type": "image", "image": {"link": "https://cdn.example.com/menu.jpg", "caption": "Today's menu"}},
-        {**RECIPIENT, "type": "document", "document": {"link": "https://cdn.example.com/i/42.pdf",
-                                                       "caption": "Your invoice", "filename": "invoice-42.pdf"}},
-    ]  # fmt: skip
+async def test_image_and_document_go_by_link_with_caption(sender: MetaSender, graph: ProviderServer) -> None:
+    menu, invoice = "https://cdn.example.com/menu.jpg", "https://cdn.example.com/i/42.pdf"
+    await sender.send(outbound(MediaReply(kind="image", url=menu, caption="Today's menu")))
+    await sender.send(
+        outbound(MediaReply(kind="document", url=invoice, caption="Your invoice", filename="invoice-42.pdf"))
+    )
+    assert [r.json for r in graph.requests] == [
+        {**RECIPIENT, "type": "image", "image": {"link": menu, "caption": "Today's menu"}},
+        {
+            **RECIPIENT,
+            "type": "document",
+            "document": {"link": invoice, "caption": "Your invoice", "filename": "invoice-42.pdf"},
+        },
+    ]
 
 
 @pytest.mark.parametrize("address", ["bsuid:US.13491208655302741918", "US.13491208655302741918"])
 async def test_business_scoped_id_is_sent_as_recipient(
-    sender: MetaSender, provider_server: ProviderServer, address: str
+    sender: MetaSender, graph: ProviderServer, address: str
 ) -> None:
-    await sender.send(outbound(TextReply(text="Hi"), address=address))
-    body = provider_server.requests[0].json
+    await sender.send(outbound(HI, address=address))
+    body = graph.requests[0].json
     assert body["recipient"] == "US.13491208655302741918" and "to" not in body
 
 
-async def test_reply_to_quotes_the_users_message(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_reply_to_quotes_the_users_message(sender: MetaSender, graph: ProviderServer) -> None:
     await sender.send(outbound(TextReply(text="Got it"), reply_to="wamid.AAA="))
-    assert provider_server.requests[0].json["context"] == {"message_id": "wamid.AAA="}
+    assert graph.requests[0].json["context"] == {"message_id": "wamid.AAA="}
 
 
 # --- MetaSender: failures --------------------------------------------------------------------
 
 
-async def test_server_error_is_temporary(sender: MetaSender, provider_server: ProviderServer) -> None:
-    provider_server.script(MESSAGES_PATH, [Response(500, body="oops")])
+async def test_server_error_is_temporary(sender: MetaSender, graph: ProviderServer) -> None:
+    graph.script(MESSAGES_PATH, [Response(500, body="oops")])
     with pytest.raises(TemporaryFailure):
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
 
 
 async def test_generic_meta_error_code_is_temporary_even_on_a_400(
-    sender: MetaSender, provider_server: ProviderServer
+    sender: MetaSender, graph: ProviderServer
 ) -> None:
-    provider_server.script(MESSAGES_PATH, [graph_error(400, 131000)])
+    graph.script(MESSAGES_PATH, [graph_error(400, 131000)])
     with pytest.raises(TemporaryFailure) as caught:
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
     assert caught.value.code == "131000"
 
 
 async def test_http_429_is_rate_limited_with_the_retry_after_hint(
-    sender: MetaSender, provider_server: ProviderServer
+    sender: MetaSender, graph: ProviderServer
 ) -> None:
-    provider_server.script(MESSAGES_PATH, [Response(429, headers={"Retry-After": "7"})])
+    graph.script(MESSAGES_PATH, [Response(429, headers={"Retry-After": "7"})])
     with pytest.raises(RateLimited) as caught:
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
     assert caught.value.retry_after == 7.0
 
 
-async def test_retry_after_may_be_an_http_date(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_retry_after_may_be_an_http_date(sender: MetaSender, graph: ProviderServer) -> None:
     later = email.utils.formatdate(time.time() + 30, usegmt=True)
-    provider_server.script(MESSAGES_PATH, [graph_error(429, 131056, **{"Retry-After": later})])
+    graph.script(MESSAGES_PATH, [graph_error(429, 131056, **{"Retry-After": later})])
     with pytest.raises(RateLimited) as caught:
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
     assert caught.value.retry_after is not None and 25 <= caught.value.retry_after <= 31
     assert caught.value.code == "131056"
 
 
 @pytest.mark.parametrize("code", [4, 80007, 130429, 131056])
 async def test_throughput_codes_are_rate_limited_whatever_the_status(
-    sender: MetaSender, provider_server: ProviderServer, code: int
+    sender: MetaSender, graph: ProviderServer, code: int
 ) -> None:
-    provider_server.script(MESSAGES_PATH, [graph_error(400, code)])
+    graph.script(MESSAGES_PATH, [graph_error(400, code)])
     with pytest.raises(RateLimited) as caught:
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
     assert (caught.value.code, caught.value.retry_after) == (str(code), None)
 
 
@@ -654,51 +702,57 @@ async def test_throughput_codes_are_rate_limited_whatever_the_status(
      (403, 200), (429, 131047), (500, 131026)],
 )  # fmt: skip
 async def test_refusals_are_permanent_with_metas_code(
-    sender: MetaSender, provider_server: ProviderServer, status: int, code: int
+    sender: MetaSender, graph: ProviderServer, status: int, code: int
 ) -> None:
-    provider_server.script(MESSAGES_PATH, [graph_error(status, code)])
+    graph.script(MESSAGES_PATH, [graph_error(status, code)])
     with pytest.raises(PermanentFailure) as caught:
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
     assert caught.value.code == str(code)
 
 
 async def test_client_error_without_a_graph_error_is_permanent(
-    sender: MetaSender, provider_server: ProviderServer
+    sender: MetaSender, graph: ProviderServer
 ) -> None:
-    provider_server.script(MESSAGES_PATH, [Response(404, body="<html>no</html>")])
+    graph.script(MESSAGES_PATH, [Response(404, body="<html>no</html>")])
     with pytest.raises(PermanentFailure) as caught:
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
     assert caught.value.code is None
 
 
 async def test_connection_refused_is_temporary(session: aiohttp.ClientSession) -> None:
-    sender = MetaSender(session, api_base=refused_base_url(), phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN)
+    nobody = refused_base_url()
+    sender = MetaSender(session, api_base=nobody, phone_number_id=PHONE_NUMBER_ID, access_token=TOKEN)
     with pytest.raises(TemporaryFailure) as caught:
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
     assert isinstance(caught.value.__cause__, aiohttp.ClientError)
 
 
-async def test_timeout_is_temporary(session: aiohttp.ClientSession, provider_server: ProviderServer) -> None:
-    provider_server.script(MESSAGES_PATH, [Response(200, {}, delay=1.0)])
-    sender = MetaSender(session, api_base=provider_server.url("/v21.0"), phone_number_id=PHONE_NUMBER_ID,
-                        access_token=TOKEN, timeout=0.1)  # fmt: skip
+async def test_timeout_is_temporary(session: aiohttp.ClientSession, graph: ProviderServer) -> None:
+    graph.script(MESSAGES_PATH, [Response(200, {}, delay=1.0)])
+    sender = MetaSender(
+        session,
+        api_base=graph.url("/v21.0"),
+        phone_number_id=PHONE_NUMBER_ID,
+        access_token=TOKEN,
+        timeout=0.1,
+    )
     with pytest.raises(TemporaryFailure):
-        await sender.send(outbound(TextReply(text="Hi")))
+        await sender.send(outbound(HI))
 
 
 async def test_failure_part_way_through_a_split_text_raises(
-    sender: MetaSender, provider_server: ProviderServer
+    sender: MetaSender, graph: ProviderServer
 ) -> None:
-    provider_server.script(MESSAGES_PATH, [accepted, Response(503)])
+    graph.script(MESSAGES_PATH, [accepted, Response(503)])
     with pytest.raises(TemporaryFailure):
         await sender.send(outbound(TextReply(text="word " * 2000)))
-    assert len(provider_server.requests) == 2
+    assert len(graph.requests) == 2
 
 
-async def test_empty_reply_is_refused_without_a_request(sender: MetaSender, provider_server: ProviderServer) -> None:
+async def test_empty_reply_is_refused_without_a_request(sender: MetaSender, graph: ProviderServer) -> None:
     with pytest.raises(PermanentFailure):
         await sender.send(outbound(TextReply(text="  ")))
-    assert provider_server.requests == []
+    assert graph.requests == []
 
 
 # --- Splitting and shortening --------------------------------------------------------------

@@ -15,7 +15,9 @@ from litestar.handlers import BaseRouteHandler
 from litestar.params import Parameter
 
 from application.operators import ConversationNotFound, ReleaseConversation
-from application.ports.storage import LeadQuery, LeadRecord, Outbox
+from adapters.sql.leads import SqlLeadQuery
+from adapters.sql.outbox import SqlOutbox
+from application.ports.storage import LeadRecord
 from domain.lead_form import FIELDS
 from domain.leads import LeadState
 
@@ -75,15 +77,15 @@ class AdminController(Controller):
     async def list_leads(
         self,
         request: Request,
-        leads: NamedDependency[LeadQuery],
-        state: str | None = None,
+        leads: NamedDependency[SqlLeadQuery],
+        lead_state: str | None = Parameter(query="state", default=None),
         since: str | None = None,
         limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
         cursor: int | None = Parameter(default=None, ge=0),
     ) -> LeadPage:
         """Leads, oldest first, filtered by ``state`` and ``since`` (ISO 8601), paged by ``cursor``."""
         records = await leads.list(
-            state=_lead_state(state), since=_since(since), after_id=cursor, limit=limit + 1
+            state=_lead_state(lead_state), since=_since(since), after_id=cursor, limit=limit + 1
         )
         page = records[:limit]
         more = len(records) > limit
@@ -91,7 +93,7 @@ class AdminController(Controller):
         return LeadPage(items=[_lead_out(r) for r in page], next=next_url)
 
     @get("/leads/{lead_id:int}")
-    async def get_lead(self, lead_id: int, leads: NamedDependency[LeadQuery]) -> LeadOut:
+    async def get_lead(self, lead_id: int, leads: NamedDependency[SqlLeadQuery]) -> LeadOut:
         """One lead."""
         record = await leads.get(lead_id)
         if record is None:
@@ -100,7 +102,7 @@ class AdminController(Controller):
 
     @post("/leads/{lead_id:int}/release", status_code=200)
     async def release_lead(
-        self, lead_id: int, leads: NamedDependency[LeadQuery], release: NamedDependency[ReleaseConversation]
+        self, lead_id: int, leads: NamedDependency[SqlLeadQuery], release: NamedDependency[ReleaseConversation]
     ) -> Released:
         """Hand the lead's conversation back to the bot."""
         record = await leads.get(lead_id)
@@ -116,7 +118,7 @@ class AdminController(Controller):
         return await _release(release, contact_key)
 
     @post("/outbox/{item_id:int}/requeue", status_code=200)
-    async def requeue(self, item_id: int, outbox: NamedDependency[Outbox]) -> dict[str, int]:
+    async def requeue(self, item_id: int, outbox: NamedDependency[SqlOutbox]) -> dict[str, int]:
         """Send a dead-lettered message again."""
         if not await outbox.requeue(item_id, time.time()):
             raise NotFoundException(f"no dead-lettered outbox item has id {item_id}")

@@ -80,8 +80,9 @@ def _validation_error(_: Request, exc: ValidationException) -> Response[dict[str
 
 
 def _unexpected_error(request: Request, exc: Exception) -> Response[dict[str, object]]:
-    if isinstance(exc, HTTPException):
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
         return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code,
                         headers=exc.headers)
-    log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    cause = exc.__cause__ or exc
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=cause)
     return Response({"status_code": 500, "detail": "internal error; it was logged"}, status_code=500)

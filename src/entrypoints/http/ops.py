@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.metrics.prometheus import PrometheusTelemetry
-from application.ports.storage import Outbox
+from adapters.sql.outbox import SqlOutbox
 
 
 @get("/health", sync_to_thread=False)
@@ -30,7 +30,7 @@ async def ready(engine: NamedDependency[AsyncEngine]) -> Response[dict[str, str]
 
 
 @get("/metrics", media_type=CONTENT_TYPE_LATEST)
-async def metrics(telemetry: NamedDependency[PrometheusTelemetry], outbox: NamedDependency[Outbox]) -> bytes:
+async def metrics(telemetry: NamedDependency[PrometheusTelemetry], outbox: NamedDependency[SqlOutbox]) -> bytes:
     """Prometheus text exposition."""
     telemetry.outbox_pending.set(await outbox.pending_count())
     return telemetry.exposition()

@@ -13,7 +13,8 @@ from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
 
 from application.handle_inbound import HandleInbound, InboundOutcome
-from application.ports.storage import TranscriptEntry, TranscriptQuery
+from adapters.sql.transcripts import SqlTranscriptQuery
+from application.ports.storage import TranscriptEntry
 from domain.contacts import ContactId
 from domain.messages import Channel, InboundMessage, WebhookBatch
 
@@ -59,7 +60,7 @@ async def send(data: SandboxMessage, handle_inbound: NamedDependency[HandleInbou
 
 
 @get("/sandbox/messages")
-async def transcript(contact: str, transcripts: NamedDependency[TranscriptQuery]) -> Transcript:
+async def transcript(contact: str, transcripts: NamedDependency[SqlTranscriptQuery]) -> Transcript:
     """The sandbox contact's conversation, oldest first."""
     key = _contact(contact).key
     return Transcript(contact=contact, messages=await transcripts.transcript(key, 200))

@@ -80,7 +80,8 @@ def _cut_point(text: str, limit: int) -> int:
     """Where to end the next part: the last paragraph, else sentence, else word break that
     leaves the part at least half full; failing that any break at all; failing that ``limit``."""
     window = text[: limit + 1]
-    sentence = max((m.end() if m.group() != "\n" else m.start() for m in _SENTENCE_END.finditer(window)), default=-1)
+    ends = (m.start() if m.group() == "\n" else m.end() for m in _SENTENCE_END.finditer(window))
+    sentence = max(ends, default=-1)
     candidates = [window.rfind("\n\n"), min(sentence, limit), window.rfind(" ")]
     for cut in candidates:
         if cut >= limit // 2:

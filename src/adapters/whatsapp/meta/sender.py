@@ -21,7 +21,13 @@ from typing import Any
 import aiohttp
 import msgspec
 
-from application.ports.channels import PermanentFailure, RateLimited, SendFailed, SendReceipt, TemporaryFailure
+from application.ports.channels import (
+    PermanentFailure,
+    RateLimited,
+    SendFailed,
+    SendReceipt,
+    TemporaryFailure,
+)
 from domain.messages import OutboundMessage
 
 from .payloads import ErrorResponse, SendResponse

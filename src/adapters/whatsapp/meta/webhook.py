@@ -250,8 +250,11 @@ def _location(message: Message) -> Content:
     place = message.location
     if place is None:
         return {}
-    location = Location(latitude=place.latitude, longitude=place.longitude, name=place.name, address=place.address)
-    return {"location": location}
+    return {
+        "location": Location(
+            latitude=place.latitude, longitude=place.longitude, name=place.name, address=place.address
+        )
+    }
 
 
 def _shared_contact(message: Message) -> Content:
