@@ -493,9 +493,9 @@ class Load:
                     task.add_done_callback(tasks.discard)
                 i += 1
             if i < total:
-                delay = t0 + i / rate - mono()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+                # uvloop's timers tick in whole milliseconds: a shorter sleep returns at once
+                # and would spin; sends due meanwhile go out together, timed from their slot.
+                await asyncio.sleep(max(0.001, t0 + i / rate - mono()))
         if tasks:
             await asyncio.gather(*tasks)
 

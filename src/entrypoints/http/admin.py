@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import time
+from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -12,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
 from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.handlers import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 
 from application.operators import ConversationNotFound, ReleaseConversation
 from adapters.sql.leads import SqlLeadQuery
@@ -78,10 +79,10 @@ class AdminController(Controller):
         self,
         request: Request,
         leads: NamedDependency[SqlLeadQuery],
-        lead_state: str | None = Parameter(query="state", default=None),
-        since: str | None = None,
-        limit: int = Parameter(default=50, ge=1, le=MAX_PAGE),
-        cursor: int | None = Parameter(default=None, ge=0),
+        lead_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        since: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+        cursor: Annotated[int | None, QueryParameter(ge=0)] = None,
     ) -> LeadPage:
         """Leads, oldest first, filtered by ``state`` and ``since`` (ISO 8601), paged by ``cursor``."""
         records = await leads.list(
@@ -93,7 +94,7 @@ class AdminController(Controller):
         return LeadPage(items=[_lead_out(r) for r in page], next=next_url)
 
     @get("/leads/{lead_id:int}")
-    async def get_lead(self, lead_id: int, leads: NamedDependency[SqlLeadQuery]) -> LeadOut:
+    async def get_lead(self, lead_id: FromPath[int], leads: NamedDependency[SqlLeadQuery]) -> LeadOut:
         """One lead."""
         record = await leads.get(lead_id)
         if record is None:
@@ -102,7 +103,7 @@ class AdminController(Controller):
 
     @post("/leads/{lead_id:int}/release", status_code=200)
     async def release_lead(
-        self, lead_id: int, leads: NamedDependency[SqlLeadQuery], release: NamedDependency[ReleaseConversation]
+        self, lead_id: FromPath[int], leads: NamedDependency[SqlLeadQuery], release: NamedDependency[ReleaseConversation]
     ) -> Released:
         """Hand the lead's conversation back to the bot."""
         record = await leads.get(lead_id)
@@ -112,13 +113,13 @@ class AdminController(Controller):
 
     @post("/conversations/{contact_key:str}/release", status_code=200)
     async def release_conversation(
-        self, contact_key: str, release: NamedDependency[ReleaseConversation]
+        self, contact_key: FromPath[str], release: NamedDependency[ReleaseConversation]
     ) -> Released:
         """Hand a conversation back to the bot, by contact key (``whatsapp:+62…``)."""
         return await _release(release, contact_key)
 
     @post("/outbox/{item_id:int}/requeue", status_code=200)
-    async def requeue(self, item_id: int, outbox: NamedDependency[SqlOutbox]) -> dict[str, int]:
+    async def requeue(self, item_id: FromPath[int], outbox: NamedDependency[SqlOutbox]) -> dict[str, int]:
         """Send a dead-lettered message again."""
         if not await outbox.requeue(item_id, time.time()):
             raise NotFoundException(f"no dead-lettered outbox item has id {item_id}")

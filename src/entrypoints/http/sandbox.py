@@ -11,6 +11,7 @@ import msgspec
 from litestar import Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import ValidationException
+from litestar.params import FromQuery, JSONBody
 
 from application.handle_inbound import HandleInbound, InboundOutcome
 from adapters.sql.transcripts import SqlTranscriptQuery
@@ -52,7 +53,7 @@ async def page() -> Response[bytes]:
 
 
 @post("/sandbox/messages", status_code=202)
-async def send(data: SandboxMessage, handle_inbound: NamedDependency[HandleInbound]) -> SandboxAccepted:
+async def send(data: JSONBody[SandboxMessage], handle_inbound: NamedDependency[HandleInbound]) -> SandboxAccepted:
     """A message from the sandbox contact, handled exactly like a provider's."""
     message_id = data.message_id or uuid.uuid4().hex
     outcome = (await handle_inbound(WebhookBatch(messages=(_inbound(data, message_id),))))[0]
@@ -60,7 +61,7 @@ async def send(data: SandboxMessage, handle_inbound: NamedDependency[HandleInbou
 
 
 @get("/sandbox/messages")
-async def transcript(contact: str, transcripts: NamedDependency[SqlTranscriptQuery]) -> Transcript:
+async def transcript(contact: FromQuery[str], transcripts: NamedDependency[SqlTranscriptQuery]) -> Transcript:
     """The sandbox contact's conversation, oldest first."""
     key = _contact(contact).key
     return Transcript(contact=contact, messages=await transcripts.transcript(key, 200))

@@ -1,0 +1,65 @@
+"""Meta WhatsApp Cloud API webhook bodies, shaped as PROVIDERS.md section 2 documents them.
+
+Composed here (fake ids) so tests can vary the contact, text and message id; the payload files
+in tests/contract/payloads/meta are the fixed references the same shapes were taken from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from typing import Any
+
+PHONE_NUMBER_ID = "106540352242922"
+_ids = itertools.count(1)
+
+
+def new_wamid() -> str:
+    """A fresh message id in Meta's style."""
+    return f"wamid.HBgLTEST{time.time_ns()}{next(_ids)}="
+
+
+def sign(body: bytes, app_secret: str) -> str:
+    """The ``X-Hub-Signature-256`` header Meta sends for this body."""
+    return "sha256=" + hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def _envelope(value: dict[str, Any]) -> bytes:
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "15550001111", "phone_number_id": PHONE_NUMBER_ID},
+        **value,
+    }
+    body = {"object": "whatsapp_business_account",
+            "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": value}]}]}
+    return json.dumps(body, ensure_ascii=False).encode()
+
+
+def _message(wa_id: str, name: str, message: dict[str, Any]) -> bytes:
+    return _envelope({
+        "contacts": [{"profile": {"name": name}, "wa_id": wa_id}],
+        "messages": [{"from": wa_id, "timestamp": str(int(time.time())), **message}],
+    })
+
+
+def text(wa_id: str, body: str, *, wamid: str | None = None, name: str = "Ana") -> bytes:
+    """A text message."""
+    return _message(wa_id, name, {"id": wamid or new_wamid(), "type": "text", "text": {"body": body}})
+
+
+def button_reply(wa_id: str, button_id: str, title: str, *, name: str = "Ana") -> bytes:
+    """A tap on one of our reply buttons."""
+    return _message(wa_id, name, {
+        "id": new_wamid(), "type": "interactive",
+        "interactive": {"type": "button_reply", "button_reply": {"id": button_id, "title": title}},
+    })
+
+
+def status(wamid: str, recipient: str, state: str) -> bytes:
+    """A delivery status for a message we sent."""
+    return _envelope({"statuses": [{
+        "id": wamid, "status": state, "timestamp": str(int(time.time())), "recipient_id": recipient,
+    }]})
