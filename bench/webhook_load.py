@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import hashlib
 import hmac
 import http.client
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from array import array
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -397,11 +399,12 @@ class Messages:
 class Run:
     """Per-webhook records (parallel lists) and counters."""
 
-    seq: list[int] = field(default_factory=list)
-    origin: list[float] = field(default_factory=list)  # send start (closed) / scheduled time (open)
-    sent: list[float] = field(default_factory=list)    # actual send start
-    done: list[float] = field(default_factory=list)
-    status: list[int] = field(default_factory=list)    # HTTP status, -1 = error
+    # arrays, not lists: the garbage collector does not walk them (no pauses that grow with the run)
+    seq: array = field(default_factory=lambda: array("q"))
+    origin: array = field(default_factory=lambda: array("d"))  # send start (closed) / scheduled (open)
+    sent: array = field(default_factory=lambda: array("d"))    # actual send start
+    done: array = field(default_factory=lambda: array("d"))
+    status: array = field(default_factory=lambda: array("i"))  # HTTP status, -1 = error
     errors: Counter[str] = field(default_factory=Counter)
     dropped: int = 0
     dropped_measured: int = 0
@@ -550,6 +553,8 @@ async def drive(args: argparse.Namespace, urls: list[str], graph_base: str,
         async with ctl.post(f"{graph_base}/_bench/reset") as resp:
             await resp.read()
         await asyncio.sleep(1.1)  # one RSS sample before the load
+        gc.collect()
+        gc.freeze()  # what exists now (modules, sessions) is never scanned again: short GC pauses
         load.session = session
         run.t_start = time.monotonic() + 0.005
         run.t_measure = run.t_start + args.warmup

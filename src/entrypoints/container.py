@@ -14,9 +14,12 @@ import aiohttp
 from dependency_injector import containers, providers
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.memory.coordination import InMemoryContactLock, InMemorySeenMessages
+from adapters.memory.coordination import (
+    InMemoryContactLock,
+    InMemoryInboundRateLimit,
+    InMemorySeenMessages,
+)
 from adapters.metrics.prometheus import PrometheusTelemetry
-from adapters.rate_limit import LimitsInboundRateLimit
 from adapters.sandbox.senders import SandboxSender
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.engine import create_engine
@@ -124,7 +127,7 @@ class Core(containers.DeclarativeContainer):
     lock = providers.Singleton(InMemoryContactLock)
     seen = providers.Singleton(InMemorySeenMessages)
     rate_limit = providers.Singleton(
-        LimitsInboundRateLimit, per_minute=settings.provided.limits.rate_limit_per_minute
+        InMemoryInboundRateLimit, per_minute=settings.provided.limits.rate_limit_per_minute
     )
     scheduler = providers.Singleton(TurnScheduler, clock)
     outbox_ready = providers.Singleton(Signal)

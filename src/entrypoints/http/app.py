@@ -37,7 +37,7 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
             await container.shutdown_resources()
 
     return Litestar(
-        route_handlers=[*webhooks.ROUTES, *ops.ROUTES, *sandbox.ROUTES, admin.AdminController],
+        route_handlers=[*webhooks.meta_routes(container.settings().meta), *ops.ROUTES, *sandbox.ROUTES, admin.AdminController],
         dependencies=_dependencies(container),
         lifespan=[lifespan],
         state=State({"admin_token": admin_token}),
@@ -50,7 +50,6 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
 def _dependencies(container: Container) -> dict[str, Provide]:
     core, storage = container.core, container.storage
     picks = {
-        "settings": container.settings,
         "handle_inbound": core.handle_inbound,
         "release": core.release,
         "telemetry": core.telemetry,
