@@ -10,6 +10,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 
+from domain.bots import UnknownBot, bot_named
 from domain.errors import DomainError
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -24,6 +25,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         settings = load_settings(os.environ)
+        _check_bot(settings)
         return args.run(settings, args)
     except (SettingsError, DomainError) as exc:
         print(f"chatgate: {exc}", file=sys.stderr)
@@ -46,6 +48,14 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--contact", default=None, help="the contact you pretend to be (default: a test number)")
     chat.set_defaults(run=_chat)
     return parser
+
+
+def _check_bot(settings: Settings) -> None:
+    try:
+        bot_named(settings.bot.name)
+    except UnknownBot as exc:
+        known = ", ".join(exc.known)
+        raise SettingsError(f"CHATGATE_BOT must be one of {known}, got {settings.bot.name!r}.") from exc
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
