@@ -115,3 +115,80 @@ async def test_metrics_count_accepted_and_duplicate_messages(gateway: Gateway) -
     assert 'chatgate_inbound_messages_total{channel="whatsapp",outcome="accepted",provider="meta"} 1.0' in text
     assert 'chatgate_inbound_messages_total{channel="whatsapp",outcome="duplicate",provider="meta"} 1.0' in text
     assert 'chatgate_outbound_messages_total{channel="whatsapp",provider="meta",status="sent"} 1.0' in text
+
+
+async def test_a_list_choice_is_understood_like_a_button(gateway: Gateway) -> None:
+    await gateway.say(ANA, wa.text(ANA, "halo"))
+    partnership = await gateway.say(ANA, wa.list_reply(ANA, "opt_partnership", "Kemitraan"))
+    [lead] = (await gateway.admin("GET", "/api/v1/leads")).json()["items"]
+    assert lead["state"] == "PARTNERSHIP"
+    assert partnership["type"] == "text"
+
+
+async def test_an_image_is_answered_politely_and_kept(gateway: Gateway) -> None:
+    await gateway.say(ANA, wa.text(ANA, "halo"))
+    reply = await gateway.say(ANA, wa.image(ANA))
+    assert reply["type"] in ("text", "interactive")
+
+
+async def _last_sent_wamid(gateway: Gateway) -> str:
+    [item] = (await gateway.admin("GET", "/api/v1/outbox", params={"limit": 1})).json()
+    return item["provider_message_id"]
+
+
+async def test_delivery_statuses_only_move_forward(gateway: Gateway) -> None:
+    await gateway.say(ANA, wa.text(ANA, "halo"))
+    wamid = await _last_sent_wamid(gateway)
+    for state in ("delivered", "read", "sent"):
+        assert await gateway.post_webhook(wa.status(wamid, ANA, state)) == 200
+    [item] = (await gateway.admin("GET", "/api/v1/outbox", params={"contact": f"whatsapp:+{ANA}"})).json()
+    assert (item["status"], item["delivery"]) == ("sent", "read")
+
+
+async def test_a_failed_delivery_keeps_the_provider_error_code(gateway: Gateway) -> None:
+    await gateway.say(ANA, wa.text(ANA, "halo"))
+    wamid = await _last_sent_wamid(gateway)
+    assert await gateway.post_webhook(wa.failed_status(wamid, ANA, 131047)) == 200
+    [item] = (await gateway.admin("GET", "/api/v1/outbox")).json()
+    assert item["delivery"] == "failed" and "131047" in item["error"]
+
+
+async def test_a_permanent_refusal_is_dead_lettered_once_and_can_be_requeued(gateway: Gateway) -> None:
+    refusal = {"error": {"message": "Re-engagement message", "type": "OAuthException", "code": 131047,
+                         "fbtrace_id": "Az"}}
+    from provider_server import Response
+
+    gateway.providers.reset()
+    gateway.providers.script(gateway.graph_path, [Response(400, refusal)])
+    assert await gateway.post_webhook(wa.text(ANA, "halo")) == 200
+    await gateway.providers.wait_for_requests(1, path=gateway.graph_path)
+    await gateway.quiet()
+    assert len(gateway.sent()) == 1, "a permanent failure is never retried"
+    [dead] = (await gateway.admin("GET", "/api/v1/outbox", params={"status": "dead"})).json()
+    assert "131047" in dead["error"] and dead["attempts"] == 1
+
+    gateway.providers.script(gateway.graph_path, [Response(200, {"messages": [{"id": "wamid.AGAIN="}]})])
+    assert (await gateway.admin("POST", f"/api/v1/outbox/{dead['id']}/requeue")).status_code == 200
+    await gateway.providers.wait_for_requests(2, path=gateway.graph_path)
+    assert (await gateway.admin("GET", "/api/v1/outbox", params={"status": "dead"})).json() == []
+
+
+async def test_admin_api_refuses_a_wrong_token_and_names_bad_fields(gateway: Gateway) -> None:
+    wrong = await gateway.client.get("/api/v1/leads", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401 and wrong.json()["detail"]
+    bad_state = await gateway.admin("GET", "/api/v1/leads", params={"state": "DONE"})
+    assert bad_state.status_code == 400 and "state" in bad_state.json()["detail"]
+    bad_limit = await gateway.admin("GET", "/api/v1/leads", params={"limit": "many"})
+    assert bad_limit.status_code == 400 and "limit" in bad_limit.json()["detail"]
+    bad_since = await gateway.admin("GET", "/api/v1/leads", params={"since": "yesterday"})
+    assert bad_since.status_code == 400 and "since" in bad_since.json()["detail"]
+
+
+async def test_leads_are_paged_with_a_next_link(gateway: Gateway) -> None:
+    for n in range(3):
+        number = f"62812000000{n}"
+        await gateway.say(number, wa.text(number, "halo"))
+    first = (await gateway.admin("GET", "/api/v1/leads", params={"limit": 2})).json()
+    assert len(first["items"]) == 2 and first["next"]
+    second = (await gateway.admin("GET", first["next"])).json()
+    assert len(second["items"]) == 1 and second["next"] is None

@@ -63,3 +63,27 @@ def status(wamid: str, recipient: str, state: str) -> bytes:
     return _envelope({"statuses": [{
         "id": wamid, "status": state, "timestamp": str(int(time.time())), "recipient_id": recipient,
     }]})
+
+
+def list_reply(wa_id: str, row_id: str, title: str, *, name: str = "Ana") -> bytes:
+    """A choice from one of our list menus."""
+    return _message(wa_id, name, {
+        "id": new_wamid(), "type": "interactive",
+        "interactive": {"type": "list_reply", "list_reply": {"id": row_id, "title": title}},
+    })
+
+
+def image(wa_id: str, caption: str | None = None, *, name: str = "Ana") -> bytes:
+    """A picture, with an optional caption."""
+    media = {"id": "1479537139650973", "mime_type": "image/jpeg", "sha256": "a" * 64}
+    if caption is not None:
+        media["caption"] = caption
+    return _message(wa_id, name, {"id": new_wamid(), "type": "image", "image": media})
+
+
+def failed_status(wamid: str, recipient: str, code: int) -> bytes:
+    """A delivery failure with Meta's error code."""
+    return _envelope({"statuses": [{
+        "id": wamid, "status": "failed", "timestamp": str(int(time.time())), "recipient_id": recipient,
+        "errors": [{"code": code, "title": "Message failed to send"}],
+    }]})

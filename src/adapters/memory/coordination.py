@@ -49,7 +49,7 @@ class InMemorySeenMessages:
     def __init__(
         self,
         ttl_seconds: float = 24 * 3600,
-        max_entries: int = 500_000,
+        max_entries: int = 100_000,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ttl = ttl_seconds

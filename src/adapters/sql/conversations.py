@@ -108,12 +108,23 @@ class SqlConversationStore:
             result = await conn.execute(statement, rows)
             if result.rowcount == len(rows):
                 return {o.contact_key for o in outcomes}
+            # Some went stale (rare: the lock makes it so), and the others are updated already:
+            # running them one by one again would find them changed and call them stale too.
+            return await self._updated(conn, rows)
         # One by one, to learn which conversation went stale (rare: the lock makes it so).
         done = set()
         for outcome, row in zip(outcomes, rows):
             if (await conn.execute(statement, row)).rowcount == 1:
                 done.add(outcome.contact_key)
         return done
+
+    async def _updated(self, conn: AsyncConnection, rows: list[dict[str, object]]) -> set[str]:
+        # Inside our transaction, a row we updated holds exactly our new version and state.
+        query = select(conversations.c.contact_key, conversations.c.version, conversations.c.state).where(
+            conversations.c.contact_key.in_([row["k"] for row in rows])
+        )
+        now = {row.contact_key: (row.version, row.state) for row in await conn.execute(query)}
+        return {str(row["k"]) for row in rows if now.get(row["k"]) == (row["new"], row["s"])}
 
     async def _consume(self, conn: AsyncConnection, outcomes: list[TurnOutcome]) -> None:
         ids = [i for o in outcomes for i in o.consumed]

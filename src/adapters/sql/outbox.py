@@ -9,7 +9,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.codec import decode_reply
 from adapters.sql.schema import outbox
-from application.ports.storage import DeliveryOutcome, DeliveryResult, OutboxItem, OutboxKind
+from application.ports.storage import (
+    DeliveryOutcome,
+    DeliveryResult,
+    OutboxItem,
+    OutboxKind,
+    OutboxRecord,
+)
 from domain.messages import Channel, DeliveryState, DeliveryStatus
 
 # A status report only ever moves a message forward: a late "sent" never undoes "read".
@@ -104,6 +110,17 @@ class SqlOutbox:
                     .values(delivery=status.state.value, updated_at=now,
                             error=f"{status.error_code}" if status.error_code else outbox.c.error)
                 )
+
+    async def list_items(self, *, status: str | None, lane: str | None, limit: int) -> list[OutboxRecord]:
+        """Jobs, newest first, filtered by status and lane."""
+        query = select(*(outbox.c[name] for name in OutboxRecord.__struct_fields__)).order_by(outbox.c.id.desc())
+        if status is not None:
+            query = query.where(outbox.c.status == status)
+        if lane is not None:
+            query = query.where(outbox.c.lane == lane)
+        async with self._engine.connect() as conn:
+            rows = await conn.execute(query.limit(limit))
+            return [OutboxRecord(**row._asdict()) for row in rows]
 
     async def pending_count(self) -> int:
         """How many jobs wait to be sent."""

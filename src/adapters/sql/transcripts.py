@@ -30,11 +30,13 @@ class SqlTranscriptQuery:
             .order_by(outbox.c.id.desc()).limit(limit)
         )
         async with self._engine.connect() as conn:
+            # Each query reads newest first; reversed, messages with the same time (one
+            # webhook's batch, one turn's replies) keep their order through the stable sort.
             entries = [
                 TranscriptEntry(direction="in", text=row.text, at=row.arrived_at, status=row.status)
-                for row in await conn.execute(inbound)
+                for row in reversed((await conn.execute(inbound)).all())
             ]
-            for row in await conn.execute(outbound):
+            for row in reversed((await conn.execute(outbound)).all()):
                 reply = decode_reply(row.payload)
                 entries.append(TranscriptEntry(
                     direction="out", text=reply_text(reply), at=row.created_at, status=row.status, reply=reply,

@@ -222,3 +222,28 @@ class TranscriptQuery(Protocol):
     async def transcript(self, contact_key: str, limit: int) -> list[TranscriptEntry]:
         """The latest messages both ways, oldest first."""
         ...
+
+
+class OutboxRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """An outbox job as operators see it."""
+
+    id: int
+    kind: str
+    lane: str
+    channel: str
+    provider: str
+    status: str
+    delivery: str | None
+    attempts: int
+    provider_message_id: str | None
+    error: str | None
+    created_at: float
+    updated_at: float
+
+
+class OutboxQuery(Protocol):
+    """Reading the outbox for operators: what is stuck, what failed and why."""
+
+    async def list_items(self, *, status: str | None, lane: str | None, limit: int) -> list[OutboxRecord]:
+        """Jobs, newest first, filtered by status and lane."""
+        ...

@@ -6,6 +6,7 @@ import datetime as dt
 import hmac
 import time
 from typing import Annotated
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, get, post
@@ -18,7 +19,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from application.operators import ConversationNotFound, ReleaseConversation
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.outbox import SqlOutbox
-from application.ports.storage import LeadRecord
+from application.ports.storage import LeadRecord, OutboxRecord
 from domain.lead_form import FIELDS
 from domain.leads import LeadState
 
@@ -50,6 +51,26 @@ class LeadPage(msgspec.Struct, frozen=True, kw_only=True):
 
     items: list[LeadOut]
     next: str | None
+
+
+class OutboxItemOut(msgspec.Struct, frozen=True, kw_only=True):
+    """An outbound message or job and how far it got."""
+
+    id: int
+    kind: str
+    contact: str
+    channel: str
+    provider: str
+    status: str
+    delivery: str | None
+    attempts: int
+    provider_message_id: str | None
+    error: str | None
+    created_at: str
+    updated_at: str
+
+
+OUTBOX_STATUSES = ("pending", "sending", "sent", "dead")
 
 
 class Released(msgspec.Struct, frozen=True, kw_only=True):
@@ -90,7 +111,7 @@ class AdminController(Controller):
         )
         page = records[:limit]
         more = len(records) > limit
-        next_url = str(request.url.include_query_params(cursor=page[-1].id)) if more else None
+        next_url = _with_cursor(request, page[-1].id) if more else None
         return LeadPage(items=[_lead_out(r) for r in page], next=next_url)
 
     @get("/leads/{lead_id:int}")
@@ -118,6 +139,20 @@ class AdminController(Controller):
         """Hand a conversation back to the bot, by contact key (``whatsapp:+62…``)."""
         return await _release(release, contact_key)
 
+    @get("/outbox")
+    async def list_outbox(
+        self,
+        outbox: NamedDependency[SqlOutbox],
+        job_status: Annotated[str | None, QueryParameter(name="status")] = None,
+        contact: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+    ) -> list[OutboxItemOut]:
+        """Outbound messages and jobs, newest first: ``status=dead`` lists the dead letters."""
+        if job_status is not None and job_status not in OUTBOX_STATUSES:
+            raise ValidationException(f"status must be one of {', '.join(OUTBOX_STATUSES)}, got {job_status!r}")
+        records = await outbox.list_items(status=job_status, lane=contact, limit=limit)
+        return [_outbox_out(r) for r in records]
+
     @post("/outbox/{item_id:int}/requeue", status_code=200)
     async def requeue(self, item_id: FromPath[int], outbox: NamedDependency[SqlOutbox]) -> dict[str, int]:
         """Send a dead-lettered message again."""
@@ -132,6 +167,11 @@ async def _release(release: ReleaseConversation, contact_key: str) -> Released:
     except ConversationNotFound as exc:
         raise NotFoundException(f"no conversation for contact {contact_key}") from exc
     return Released(contact_key=contact_key)
+
+
+def _with_cursor(request: Request, cursor: int) -> str:
+    query = {key: value for key, value in request.query_params.items() if key != "cursor"}
+    return str(request.url.with_replacements(query=urlencode({**query, "cursor": cursor})))
 
 
 def _lead_state(value: str | None) -> str | None:
@@ -158,6 +198,15 @@ def _since(value: str | None) -> float | None:
 
 def _iso(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat().replace("+00:00", "Z")
+
+
+def _outbox_out(record: OutboxRecord) -> OutboxItemOut:
+    return OutboxItemOut(
+        id=record.id, kind=record.kind, contact=record.lane, channel=record.channel, provider=record.provider,
+        status=record.status, delivery=record.delivery, attempts=record.attempts,
+        provider_message_id=record.provider_message_id, error=record.error,
+        created_at=_iso(record.created_at), updated_at=_iso(record.updated_at),
+    )
 
 
 def _lead_out(record: LeadRecord) -> LeadOut:
