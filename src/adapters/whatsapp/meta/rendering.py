@@ -11,11 +11,11 @@ numbered text (``reply_text``), so no option is ever lost.
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from adapters.text_limits import shorten, split_text
 from domain.messages import Button, ButtonsReply, ListReply, MediaReply, Reply, TextReply, reply_text
 
 TEXT_MAX = 4096
@@ -31,11 +31,9 @@ ROW_DESCRIPTION_MAX = 72
 ROW_ID_MAX = 200
 LIST_BUTTON_MAX = 20
 LIST_BUTTON_DEFAULT = "Menu"  # a ButtonsReply has no label; "Menu" reads in English and Indonesian
-ELLIPSIS = "…"
 
 _MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 _CAPTIONED = frozenset({"image", "video", "document"})
-_SENTENCE_END = re.compile(r"[.!?…][\"'”’»)\]]*(?=\s)|\n")
 
 MessageObject = dict[str, Any]
 
@@ -60,45 +58,7 @@ def render_reply(reply: Reply) -> list[MessageObject]:
 
 def render_text(text: str) -> list[MessageObject]:
     has_link = "http://" in text or "https://" in text
-    return [{"type": "text", "text": {"body": part, "preview_url": has_link}} for part in split_text(text)]
-
-
-def split_text(text: str, limit: int = TEXT_MAX) -> list[str]:
-    """``text`` in parts of at most ``limit`` characters, cut where a reader would pause."""
-    parts: list[str] = []
-    rest = text.strip()
-    while len(rest) > limit:
-        cut = _cut_point(rest, limit)
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-def _cut_point(text: str, limit: int) -> int:
-    """Where to end the next part: the last paragraph, else sentence, else word break that
-    leaves the part at least half full; failing that any break at all; failing that ``limit``."""
-    window = text[: limit + 1]
-    ends = (m.start() if m.group() == "\n" else m.end() for m in _SENTENCE_END.finditer(window))
-    sentence = max(ends, default=-1)
-    candidates = [window.rfind("\n\n"), min(sentence, limit), window.rfind(" ")]
-    for cut in candidates:
-        if cut >= limit // 2:
-            return cut
-    return max((cut for cut in candidates if cut > 0), default=limit)
-
-
-def shorten(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with an ellipsis, at a word break when one is near."""
-    text = text.strip()
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - len(ELLIPSIS)]
-    space = cut.rfind(" ")
-    if not text[len(cut)].isspace() and space >= limit // 2:
-        cut = cut[:space]  # end on a whole word
-    return cut.rstrip(" ,;:.-") + ELLIPSIS
+    return [{"type": "text", "text": {"body": part, "preview_url": has_link}} for part in split_text(text, TEXT_MAX)]
 
 
 def _body(text: str, footer: str | None) -> dict[str, Any] | None:
