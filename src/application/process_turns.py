@@ -142,8 +142,9 @@ def _replies_to(pending: PendingTurn, replies: Sequence[Reply]) -> tuple[NewOutb
             provider=latest.provider,
             address=latest.reply_address,
             reply=reply,
+            reply_to=latest.ack_token if i == 0 else None,
         )
-        for reply in replies
+        for i, reply in enumerate(replies)
     )
 
 
