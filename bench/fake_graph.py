@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import itertools
 import signal
 import sys
 import time
+from array import array
 
 import msgspec
 from aiohttp import web
@@ -46,9 +48,12 @@ class Recorder:
         self.reset()
 
     def reset(self) -> None:
-        self.t: list[float] = []
-        self.to: list[str] = []
-        self.text: list[str] = []
+        # arrays of ids, not lists of strings: the garbage collector never walks them
+        self.t = array("d")
+        self.to = array("i")
+        self.text = array("i")
+        self.names: dict[str, int] = {}
+        self.texts: dict[str, int] = {}
         self.other = 0  # mark-read, typing indicators
         self.bad_auth = 0
         self.bad_body = 0
@@ -106,8 +111,9 @@ def build_app(rec: Recorder) -> web.Application:
             return web.Response(body=b'{"success":true}', content_type="application/json")
         to = str(body.get("to") or body.get("recipient") or "")
         rec.t.append(now)
-        rec.to.append(to)
-        rec.text.append(_text_of(body))
+        rec.to.append(rec.names.setdefault(to, len(rec.names)))
+        text = _text_of(body)
+        rec.text.append(rec.texts.setdefault(text, len(rec.texts)))
         if rec.delay:
             await asyncio.sleep(rec.delay)
         wamid = f"wamid.FAKE{next(rec.ids):012d}"
@@ -122,7 +128,13 @@ def build_app(rec: Recorder) -> web.Application:
         return web.Response(body=_encode(rec.counters()), content_type="application/json")
 
     async def records(_: web.Request) -> web.Response:
-        out = {"t": rec.t, "to": rec.to, "text": rec.text, **rec.counters()}
+        names, texts = list(rec.names), list(rec.texts)
+        out = {
+            "t": rec.t.tolist(),
+            "to": [names[i] for i in rec.to],
+            "text": [texts[i] for i in rec.text],
+            **rec.counters(),
+        }
         return web.Response(body=_encode(out), content_type="application/json")
 
     async def reset(_: web.Request) -> web.Response:
@@ -145,6 +157,8 @@ async def serve(host: str, port: int, rec: Recorder) -> None:
     site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
     await site.start()
     bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    gc.collect()
+    gc.freeze()
     print(f"READY {bound}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -397,7 +397,7 @@ class Messages:
 
 @dataclass
 class Run:
-    """Per-webhook records (parallel lists) and counters."""
+    """Per-webhook records (parallel arrays, one entry per completed webhook) and counters."""
 
     # arrays, not lists: the garbage collector does not walk them (no pauses that grow with the run)
     seq: array = field(default_factory=lambda: array("q"))
@@ -632,7 +632,7 @@ def slope_mb_per_min(points: list[tuple[float, int]]) -> float | None:
 
 
 def digits(to: str) -> str:
-    return "".join(ch for ch in to if ch.isdigit()) if not to.startswith("ID.") else to
+    return "".join(ch for ch in to if ch.isdigit())
 
 
 def match_replies(run: Run, records: dict[str, Any], msgs: Messages) -> dict[str, Any]:
@@ -643,7 +643,9 @@ def match_replies(run: Run, records: dict[str, Any], msgs: Messages) -> dict[str
     replies: dict[int, list[float]] = defaultdict(list)
     unknown = 0
     for t, to in zip(records["t"], records["to"]):
-        c = index.get(digits(to))
+        c = index.get(to)  # a wa_id or a BSUID as sent
+        if c is None:
+            c = index.get(digits(to))  # "+62811…", "62811…@c.us"
         if c is None:
             unknown += 1
         else:
@@ -759,7 +761,26 @@ def summarize(args: argparse.Namespace, res: dict[str, Any], urls: list[str],
         "negative_pairs": m["negative_latency"],
         "graph": {k: records.get(k) for k in ("other", "bad_auth", "bad_body", "phone_ids")},
         "cpu_percent": cpu, "cpu_cost": cpu_cost, "memory": memory,
+        "expect_replies": args.standin != "trivial",
+        "warnings": warnings(args, cpu, run, measured),
     }
+
+
+def warnings(args: argparse.Namespace, cpu: dict[str, float], run: Run, measured: list[int]) -> list[str]:
+    out = []
+    if cpu.get("load", 0) + cpu.get("graph", 0) > 90:
+        out.append("the load core was busy >90%: the figures may measure the load generator, "
+                   "not the server (see the ceiling in bench/README.md)")
+    if args.mode == "open" and measured:
+        lag = sorted(run.sent[i] - run.origin[i] for i in measured)
+        if (pct(lag, 0.99) or 0) > 0.005:
+            out.append("load-side send lag p99 > 5 ms: the generator fell behind its schedule "
+                       "(busy core, or all --concurrency connections in use)")
+    if run.dropped_measured:
+        out.append(f"{run.dropped_measured} sends dropped: more than --max-outstanding in flight")
+    if os.cpu_count() and os.getloadavg()[0] > os.cpu_count():
+        out.append(f"load average {os.getloadavg()[0]:.1f} > CPUs: something else is competing")
+    return out
 
 
 def fmt(v: Any) -> str:
@@ -767,7 +788,7 @@ def fmt(v: Any) -> str:
 
 
 def render(s: dict[str, Any]) -> str:
-    lat, w2r = s["webhook_latency_ms"], s["webhook_to_reply_ms"]
+    lat = s["webhook_latency_ms"]
     load = f"rate={s['rate']:g}/s" if s["mode"] == "open" else f"concurrency={s['concurrency']}"
     lines = [
         f"chatgate webhook load: mode={s['mode']} {load} duration={s['duration_s']:g}s "
@@ -782,24 +803,15 @@ def render(s: dict[str, Any]) -> str:
         f"  p99.9 {fmt(lat['p99.9'])}  max {fmt(lat['max'])}"
         + ("  (from the scheduled send time)" if s["mode"] == "open" else ""),
     ]
+    if s["non_2xx_statuses"] or s["error_kinds"]:
+        lines.append(f"  non-2xx {s['non_2xx_statuses']}  errors {s['error_kinds']}")
     if s["send_lag_ms"]:
         lag = s["send_lag_ms"]
         lines.append(f"  load-side send lag ms p50 {fmt(lag['p50'])}  p99 {fmt(lag['p99'])}  max {fmt(lag['max'])}")
-    lines += [
-        f"  replies    received {s['replies_total']}  matched {s['replies_matched']}/{s['replies_expected']}"
-        f"  extra {s['replies_extra']}  unknown recipient {s['replies_unknown_recipient']}"
-        f"  contacts short {s['contacts_short_of_replies']}",
-        f"  end-to-end {s['e2e_answered_per_s']} answered msgs/s over {fmt(s['e2e_window_s'])} s"
-        f"  (replies inside the send window: {s['replies_in_send_window_per_s']}/s)",
-        f"  webhook->reply ms    p50 {fmt(w2r['p50'])}  p90 {fmt(w2r['p90'])}  p99 {fmt(w2r['p99'])}"
-        f"  max {fmt(w2r['max'])}",
-    ]
-    if s["unanswered_by_msg_index"]:
-        top = list(s["unanswered_by_msg_index"].items())[:8]
-        lines.append("  unanswered webhooks by the contact's message number (0 = first): "
-                     + ", ".join(f"#{k}: {v}" for k, v in top))
-    if s["non_2xx_statuses"] or s["error_kinds"]:
-        lines.append(f"  non-2xx {s['non_2xx_statuses']}  errors {s['error_kinds']}")
+    if not s["expect_replies"]:
+        lines.append("  replies    none expected (--standin trivial)")
+    else:
+        lines += reply_lines(s)
     g = s["graph"]
     if g.get("bad_auth") or g.get("bad_body") or len(g.get("phone_ids") or {}) > 1:
         lines.append(f"  fake Graph API: bad auth {g['bad_auth']}, bad body {g['bad_body']}, "
@@ -814,7 +826,26 @@ def render(s: dict[str, Any]) -> str:
     lines.append("  CPU % over the window: " + "  ".join(f"{k} {v}" for k, v in s["cpu_percent"].items())
                  + f"   (load {fmt(cost['load_us_per_webhook'])} us/webhook,"
                  f" fake Graph {fmt(cost['graph_us_per_reply'])} us/reply)")
+    lines += [f"  warning: {w}" for w in s["warnings"]]
     return "\n".join(lines)
+
+
+def reply_lines(s: dict[str, Any]) -> list[str]:
+    w2r = s["webhook_to_reply_ms"]
+    lines = [
+        f"  replies    received {s['replies_total']}  matched {s['replies_matched']}/{s['replies_expected']}"
+        f"  extra {s['replies_extra']}  unknown recipient {s['replies_unknown_recipient']}"
+        f"  contacts short {s['contacts_short_of_replies']}",
+        f"  end-to-end {s['e2e_answered_per_s']} answered msgs/s over {fmt(s['e2e_window_s'])} s"
+        f"  (replies inside the send window: {s['replies_in_send_window_per_s']}/s)",
+        f"  webhook->reply ms    p50 {fmt(w2r['p50'])}  p90 {fmt(w2r['p90'])}  p99 {fmt(w2r['p99'])}"
+        f"  max {fmt(w2r['max'])}",
+    ]
+    if s["unanswered_by_msg_index"]:
+        top = list(s["unanswered_by_msg_index"].items())[:8]
+        lines.append("  unanswered webhooks by the contact's message number (0 = first): "
+                     + ", ".join(f"#{k}: {v}" for k, v in top))
+    return lines
 
 
 # ----------------------------------------------------------------------------- orchestration
