@@ -109,6 +109,7 @@ class Worker:
         sweep_every: float = 2.0,
         poll_every: float = 0.25,
         claim_lease: float = 120.0,
+        linger: float = 0.005,
     ) -> None:
         self._scheduler = scheduler
         self._process = process
@@ -121,6 +122,7 @@ class Worker:
         self._sweep_every = sweep_every
         self._poll_every = poll_every
         self._claim_lease = claim_lease
+        self._linger = linger
         self._outbox_ready = outbox_ready
 
     async def run(self) -> None:
@@ -137,6 +139,9 @@ class Worker:
             keys, wait = self._scheduler.take_due()
             if keys:
                 await self._guard(self._run_batch(keys))
+                # Linger a moment so that the next batch is a batch: per-transaction costs
+                # dominate when turns trickle in one by one.
+                await asyncio.sleep(self._linger)
             else:
                 await self._scheduler.wait(wait if wait is not None else self._sweep_every)
 
@@ -149,7 +154,9 @@ class Worker:
     async def _dispatch_loop(self) -> None:
         while True:
             sent = await self._guard(self._dispatch())
-            if not sent:
+            if sent:
+                await asyncio.sleep(self._linger)
+            else:
                 await self._outbox_ready.wait(self._poll_every)
 
     async def _sweep(self) -> None:

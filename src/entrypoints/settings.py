@@ -170,8 +170,10 @@ class WahaSettings(_Section, rename=_prefixed("waha")):
     api_key: Secret | None = None
     #: WAHA session name.
     session: str = "default"
-    #: Key of the X-Webhook-Hmac (SHA-512) signature; None skips the check.
+    #: Key of the X-Webhook-Hmac (SHA-512) signature; unset, WAHA webhooks are refused.
     hmac_key: Secret | None = None
+    #: true accepts unsigned WAHA webhooks when no HMAC key is set (unsafe: anyone may post).
+    unsafe_accept_unsigned: bool = False
 
 
 class TelegramSettings(_Section, rename=_prefixed("telegram")):
@@ -179,8 +181,10 @@ class TelegramSettings(_Section, rename=_prefixed("telegram")):
 
     #: Bot API token; None disables Telegram.
     bot_token: Secret | None = None
-    #: Expected X-Telegram-Bot-Api-Secret-Token header.
+    #: Expected X-Telegram-Bot-Api-Secret-Token header; unset, Telegram webhooks are refused.
     webhook_secret: TelegramSecret | None = None
+    #: true accepts Telegram webhooks without the secret header (unsafe: anyone may post).
+    unsafe_accept_unsigned: bool = False
     #: Base of the Bot API.
     api_base: HttpUrl = "https://api.telegram.org"
     #: Chat that receives escalations and alerts.
@@ -260,6 +264,23 @@ class Settings(_Section):
     sheets: SheetsSettings = _section(SheetsSettings)
     events: EventsSettings = _section(EventsSettings)
     limits: LimitsSettings = _section(LimitsSettings)
+
+    def warnings(self) -> list[str]:
+        """Sentences an operator should read at start-up: channels that will refuse webhooks."""
+        notes = []
+        if self.whatsapp.provider == "waha" and not self.waha.hmac_key:
+            notes.append(_refusal("WAHA", "CHATGATE_WAHA_HMAC_KEY", "CHATGATE_WAHA_UNSAFE_ACCEPT_UNSIGNED",
+                                  self.waha.unsafe_accept_unsigned))
+        if self.telegram.enabled and not self.telegram.webhook_secret:
+            notes.append(_refusal("Telegram", "CHATGATE_TELEGRAM_WEBHOOK_SECRET",
+                                  "CHATGATE_TELEGRAM_UNSAFE_ACCEPT_UNSIGNED", self.telegram.unsafe_accept_unsigned))
+        return notes
+
+
+def _refusal(channel: str, secret: str, opt_out: str, opted_out: bool) -> str:
+    if opted_out:
+        return f"{secret} is unset and {opt_out} is true: {channel} webhooks are accepted unsigned (unsafe)."
+    return f"{secret} is unset: {channel} webhooks will be refused until it is set (or {opt_out}=true)."
 
 
 class SettingsError(Exception):
