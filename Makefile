@@ -27,9 +27,10 @@ run: install
 	$(BIN)/chatgate migrate
 	$(BIN)/chatgate serve --host $(HOST) --port $(PORT)
 
-## lint: the dependency direction (import-linter)
+## lint: the dependency direction (import-linter) and plain mistakes (ruff)
 lint: install-dev
 	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests bench
 
 ## test: the whole suite, after the dependency-direction check
 test: install-dev lint

@@ -30,8 +30,17 @@ class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """How often and how patiently a job is retried."""
 
     max_attempts: int = 5
+    # Throttling says nothing about the message: it may wait out many more 429s.
+    max_rate_limited_attempts: int = 20
     base_delay: float = 1.0
     max_delay: float = 300.0
+
+    def gives_up(self, attempts: int, exc: SendFailed) -> bool:
+        """Whether this failure, after that many attempts, dead-letters the job."""
+        if isinstance(exc, PermanentFailure):
+            return True
+        limit = self.max_rate_limited_attempts if isinstance(exc, RateLimited) else self.max_attempts
+        return attempts >= limit
 
     def delay(self, attempts: int, rng: random.Random) -> float:
         """Full-jitter exponential backoff after the given number of attempts."""
@@ -92,7 +101,7 @@ class DispatchOutbox:
 
     def _failed(self, item: OutboxItem, exc: SendFailed) -> DeliveryResult:
         error = f"{exc.code}: {exc.reason}" if exc.code else exc.reason
-        if isinstance(exc, PermanentFailure) or item.attempts >= self._policy.max_attempts:
+        if self._policy.gives_up(item.attempts, exc):
             result = DeliveryResult(item_id=item.id, outcome=DeliveryOutcome.DEAD, error=error)
             return self._fail(item, "dead", result)
         delay = self._policy.delay(item.attempts, self._rng)

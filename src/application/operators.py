@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from application.ports.coordination import Clock, ContactLock
-from application.ports.storage import ConversationStore, TurnOutcome
+from application.ports.storage import ConversationStore, StaleConversation, TurnOutcome
 from domain.conversations import Bot
 
 
@@ -32,4 +32,5 @@ class ReleaseConversation:
                 contact_key=contact_key, conversation=released, expected_version=version,
                 consumed=(), at=now,
             )
-            await self._store.save([outcome])
+            if not (await self._store.save([outcome]))[0]:
+                raise StaleConversation(f"the conversation of {contact_key} changed meanwhile; try again")

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 
 
+MAX_PAUSE = 30.0
+
+
 class SendPacer:
     """A token bucket per provider lane, and a pause when a provider says "slow down"."""
 
@@ -30,8 +33,12 @@ class SendPacer:
             await asyncio.sleep(delay)
 
     def slow_down(self, lane: str, seconds: float) -> None:
-        """Hold every send on the lane for a while (the provider throttled us)."""
-        until = self._monotonic() + seconds
+        """Hold every send on the lane for a while (the provider throttled us).
+
+        The pause is capped: jobs already claimed wait in it, and must finish well inside
+        their claim lease; a longer retry-after still applies to the throttled job itself.
+        """
+        until = self._monotonic() + min(seconds, MAX_PAUSE)
         self._paused_until[lane] = max(self._paused_until.get(lane, 0.0), until)
 
     def _reserve(self, lane: str) -> float:

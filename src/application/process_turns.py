@@ -126,8 +126,10 @@ class ProcessTurns:
     def _current(self, stored: Conversation | None, key: str, now: float) -> Conversation:
         if stored is None:
             return self._bot.start(key, now)
-        if stored.bot != self._bot.name or now - stored.updated_at > self._rules.session_ttl:
+        if stored.bot != self._bot.name:
             return self._bot.start(key, now, stored.language)
+        if now - stored.updated_at > self._rules.session_ttl:
+            return self._bot.expire(stored, now)
         return stored
 
 

@@ -61,6 +61,10 @@ class Bot(Protocol):
         """The next state, the replies (usually one) and the events for this turn."""
         ...
 
+    def expire(self, conversation: Conversation, now: float) -> Conversation:
+        """The conversation after SESSION_TTL_HOURS of silence: usually a fresh one."""
+        ...
+
     def release(self, conversation: Conversation, now: float) -> Conversation:
         """An operator hands a conversation back to the bot."""
         ...

@@ -14,7 +14,7 @@ import aiohttp
 import pytest
 
 import meta_webhooks as wa
-from conftest import APP_SECRET
+from gateway import APP_SECRET
 from provider_server import ProviderServer
 
 CHATGATE = str(Path(sys.executable).with_name("chatgate"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import meta_webhooks as wa
-from conftest import ADMIN_CHAT, Gateway
+from gateway import ADMIN_CHAT, Gateway
 
 ANA = "6281234567890"
 

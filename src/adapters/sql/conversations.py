@@ -159,7 +159,7 @@ class SqlConversationStore:
             return
         statement = upsert(self._engine, leads)
         statement = statement.on_conflict_do_update(
-            index_elements=[leads.c.contact_key],
+            index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
             set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
         )
         await conn.execute(statement, rows)
@@ -193,6 +193,7 @@ def _lead_row(outcome: TurnOutcome) -> dict[str, object]:
     fields = {name: value for name in FIELDS if (value := getattr(form, name))}
     return {
         "contact_key": outcome.contact_key,
+        "conversation_started_at": outcome.conversation.started_at,
         "bot": outcome.conversation.bot,
         "state": lead.state.value,
         "fields": encode(fields),

@@ -22,24 +22,31 @@ class GroupCommit(Generic[T, R]):
         self._write = write
         self._max_batch = max_batch
         self._queue: deque[tuple[Sequence[T], asyncio.Future[list[R]]]] = deque()
-        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
 
     async def submit(self, items: Sequence[T]) -> list[R]:
         """Write the items with whatever else is waiting; their results, in order."""
         future: asyncio.Future[list[R]] = asyncio.get_running_loop().create_future()
         self._queue.append((items, future))
-        if not self._flushing:
-            self._flushing = True
-            asyncio.get_running_loop().create_task(self._flush())
+        if self._flusher is None:
+            self._flusher = asyncio.get_running_loop().create_task(self._flush())
         return await future
 
     async def _flush(self) -> None:
+        batch: list[tuple[Sequence[T], asyncio.Future[list[R]]]] = []
         try:
             while self._queue:
                 batch = self._take()
                 await self._write_batch(batch)
+        except asyncio.CancelledError:
+            # Shutting down mid-write: nobody may wait forever for an answer.
+            for _, future in [*batch, *self._queue]:
+                if not future.done():
+                    future.set_exception(ConnectionAbortedError("the write was cancelled"))
+            self._queue.clear()
+            raise
         finally:
-            self._flushing = False
+            self._flusher = None
 
     def _take(self) -> list[tuple[Sequence[T], asyncio.Future[list[R]]]]:
         batch, size = [], 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.codec import encode
@@ -50,8 +50,9 @@ class SqlMessageLog:
         statement = statement.on_conflict_do_update(
             index_elements=[contacts.c.key],
             set_={
-                "name": statement.excluded.name,
-                "phone": statement.excluded.phone,
+                # A message without a name or number never erases the ones we know.
+                "name": func.coalesce(statement.excluded.name, contacts.c.name),
+                "phone": func.coalesce(statement.excluded.phone, contacts.c.phone),
                 "provider": statement.excluded.provider,
                 "address": statement.excluded.address,
                 "last_inbound_at": statement.excluded.last_inbound_at,

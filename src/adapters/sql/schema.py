@@ -65,15 +65,18 @@ leads = Table(
     "leads",
     metadata,
     Column("id", Id, primary_key=True, autoincrement=True),
-    Column("contact_key", String(200), nullable=False, unique=True),
+    Column("contact_key", String(200), nullable=False),
+    Column("conversation_started_at", Float, nullable=False),
     Column("bot", String(60), nullable=False),
     Column("state", String(40), nullable=False),
     Column("fields", LargeBinary, nullable=False),
     Column("budget_amount", BigInteger),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
+    UniqueConstraint("contact_key", "conversation_started_at", name="uq_leads_conversation"),
     Index("ix_leads_state", "state"),
     Index("ix_leads_updated", "updated_at"),
+    Index("ix_leads_contact", "contact_key"),
 )
 
 outbox = Table(
@@ -109,4 +112,27 @@ events = Table(
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
     Index("ix_events_kind", "kind", "id"),
+)
+
+# A provider's status report for a message whose provider id is not stored yet.
+pending_statuses = Table(
+    "pending_statuses",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("provider", String(40), nullable=False),
+    Column("provider_message_id", String(200), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("error_code", String(40)),
+    Column("at", Float, nullable=False),
+    Index("ix_pending_statuses_message", "provider", "provider_message_id"),
+    Index("ix_pending_statuses_at", "at"),
+)
+
+# Another id of a contact (a Meta BSUID, a WhatsApp LID) and the contact it names.
+contact_aliases = Table(
+    "contact_aliases",
+    metadata,
+    Column("alias_key", String(200), primary_key=True),
+    Column("contact_key", String(200), nullable=False),
+    Column("created_at", Float, nullable=False),
 )

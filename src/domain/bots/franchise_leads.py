@@ -73,6 +73,14 @@ class FranchiseLeadsBot:
             return self._on_form(conversation, lead, turn)
         return self._reply(conversation, lead, self._text(conversation, "already_received"))
 
+    def expire(self, conversation: Conversation, now: float) -> Conversation:
+        """After the idle time a conversation starts afresh, unless a person holds it or the
+        contact opted out: neither ends because time passed."""
+        lead = conversation.lead or Lead()
+        if conversation.opted_out or not leads.auto_reply_allowed(lead.state):
+            return conversation
+        return self.start(conversation.contact_key, now, conversation.language)
+
     def release(self, conversation: Conversation, now: float) -> Conversation:
         """Hand the lead back to the bot; the contact's next message gets the menu."""
         lead = leads.release(conversation.lead or Lead())

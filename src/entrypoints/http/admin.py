@@ -12,14 +12,19 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.connection import ASGIConnection
 from litestar.di import NamedDependency
-from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    ClientException,
+    NotAuthorizedException,
+    NotFoundException,
+    ValidationException,
+)
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from application.operators import ConversationNotFound, ReleaseConversation
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.outbox import SqlOutbox
-from application.ports.storage import LeadRecord, OutboxRecord
+from application.ports.storage import LeadRecord, OutboxRecord, StaleConversation
 from domain.lead_form import FIELDS
 from domain.leads import LeadState
 
@@ -166,6 +171,8 @@ async def _release(release: ReleaseConversation, contact_key: str) -> Released:
         await release(contact_key)
     except ConversationNotFound as exc:
         raise NotFoundException(f"no conversation for contact {contact_key}") from exc
+    except StaleConversation as exc:
+        raise ClientException(str(exc), status_code=409) from exc
     return Released(contact_key=contact_key)
 
 
