@@ -696,6 +696,15 @@ async def test_a_status_is_matched_by_provider_and_message_id(stores: Stores) ->
     assert (await stores.peek.job(job_id)).delivery == "sent"
 
 
+async def test_a_status_that_beats_the_send_answer_is_applied_once_the_id_is_stored(stores: Stores) -> None:
+    wamid = f"wamid.{uuid.uuid4().hex}"
+    await stores.outbox.apply_statuses([status(wamid, DeliveryState.DELIVERED)], NOW)
+
+    job_id = await _sent(stores, wamid)
+
+    assert (await stores.peek.job(job_id)).delivery == "delivered"
+
+
 async def test_pending_count_counts_waiting_and_in_flight_jobs(stores: Stores) -> None:
     assert await stores.outbox.pending_count() == 0
     await enqueue(stores, lane(), "one", "two")

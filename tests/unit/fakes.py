@@ -133,13 +133,18 @@ class FakeDatabase:
     conversations: dict[str, tuple[Conversation, int]] = field(default_factory=dict)
     outbox: dict[int, OutboxRow] = field(default_factory=dict)
     events: list[EventRow] = field(default_factory=list)
-    leads: dict[str, LeadRow] = field(default_factory=dict)
+    leads: dict[tuple[str, float], LeadRow] = field(default_factory=dict)
+    pending_statuses: list[DeliveryStatus] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
         return next(self._ids)
 
     # Reading helpers for tests.
+
+    def lead_of(self, contact_key: str) -> LeadRow:
+        """The contact's newest lead (one per conversation)."""
+        return max((row for row in self.leads.values() if row.contact_key == contact_key), key=lambda r: r.id)
 
     def inbound_for(self, contact_key: str) -> list[InboundRow]:
         """A contact's recorded messages, oldest first."""
@@ -263,9 +268,10 @@ class FakeConversationStore:
         lead = outcome.conversation.lead
         if lead is None:
             return
-        old = self.db.leads.get(outcome.contact_key)
+        key = (outcome.contact_key, outcome.conversation.started_at)
+        old = self.db.leads.get(key)
         form = lead.form
-        self.db.leads[outcome.contact_key] = LeadRow(
+        self.db.leads[key] = LeadRow(
             id=old.id if old else self.db.next_id(),
             contact_key=outcome.contact_key,
             bot=outcome.conversation.bot,
@@ -318,6 +324,7 @@ class FakeOutbox:
                 row.status, row.next_attempt_at, row.error = "pending", result.retry_at, result.error
             else:
                 row.status, row.error = "dead", result.error
+        self._apply_waiting(now)
 
     async def recover(self, claimed_before: float, now: float) -> int:
         """Give claims that were never finished (a crashed worker) back to the queue."""
@@ -338,20 +345,37 @@ class FakeOutbox:
         return True
 
     async def apply_statuses(self, statuses: Sequence[DeliveryStatus], now: float) -> None:
-        """Record providers' delivery reports on the messages they concern."""
+        """Record providers' delivery reports; one for a message not yet known waits for it."""
         for status in statuses:
-            for row in self.db.outbox.values():
-                if (row.provider, row.provider_message_id) != (status.provider, status.provider_message_id):
-                    continue
-                if row.delivery is not None and _RANK[DeliveryState(row.delivery)] >= _RANK[status.state]:
-                    continue
-                row.delivery, row.updated_at = status.state.value, now
-                if status.error_code:
-                    row.error = status.error_code
+            if not self._rows_of(status):
+                self.db.pending_statuses.append(status)
+            for row in self._rows_of(status):
+                _advance(row, status, now)
+
+    def _rows_of(self, status: DeliveryStatus) -> list[OutboxRow]:
+        return [row for row in self.db.outbox.values()
+                if (row.provider, row.provider_message_id) == (status.provider, status.provider_message_id)]
+
+    def _apply_waiting(self, now: float) -> None:
+        waiting, self.db.pending_statuses = self.db.pending_statuses, []
+        for status in waiting:
+            rows = self._rows_of(status)
+            if not rows:
+                self.db.pending_statuses.append(status)
+            for row in rows:
+                _advance(row, status, now)
 
     async def pending_count(self) -> int:
         """How many jobs wait to be sent."""
         return sum(1 for row in self.db.outbox.values() if row.status in _OPEN)
+
+
+def _advance(row: OutboxRow, status: DeliveryStatus, now: float) -> None:
+    if row.delivery is not None and _RANK[DeliveryState(row.delivery)] >= _RANK[status.state]:
+        return
+    row.delivery, row.updated_at = status.state.value, now
+    if status.error_code:
+        row.error = status.error_code
 
 
 def _item(row: OutboxRow) -> OutboxItem:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, func, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import and_, bindparam, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.sql.codec import decode_reply
-from adapters.sql.schema import outbox
+from adapters.sql.schema import outbox, pending_statuses
 from application.ports.storage import (
     DeliveryOutcome,
     DeliveryResult,
@@ -64,6 +64,7 @@ class SqlOutbox:
                         error=None, updated_at=now),
                     [{"item_id": r.item_id, "pmid": r.provider_message_id} for r in sent],
                 )
+                await self._apply_waiting(conn, [r.provider_message_id for r in sent if r.provider_message_id], now)
             if retry:
                 await conn.execute(
                     update(outbox).where(by_id).values(
@@ -85,6 +86,8 @@ class SqlOutbox:
             .values(status="pending", next_attempt_at=now, updated_at=now)
         )
         async with self._engine.begin() as conn:
+            # A report for a message we never sent (another system's) is forgotten after a day.
+            await conn.execute(delete(pending_statuses).where(pending_statuses.c.at < now - 86_400))
             return (await conn.execute(statement)).rowcount
 
     async def requeue(self, item_id: int, now: float) -> bool:
@@ -98,18 +101,27 @@ class SqlOutbox:
             return (await conn.execute(statement)).rowcount == 1
 
     async def apply_statuses(self, statuses: Sequence[DeliveryStatus], now: float) -> None:
-        """Record providers' delivery reports on the messages they concern."""
+        """Record providers' delivery reports; one for a message not yet known waits for it."""
         async with self._engine.begin() as conn:
             for status in statuses:
-                lower = [s.value for s, rank in _RANK.items() if rank < _RANK[status.state]]
-                await conn.execute(
-                    update(outbox)
-                    .where(and_(outbox.c.provider == status.provider,
-                                outbox.c.provider_message_id == status.provider_message_id))
-                    .where(outbox.c.delivery.in_(lower) | outbox.c.delivery.is_(None))
-                    .values(delivery=status.state.value, updated_at=now,
-                            error=f"{status.error_code}" if status.error_code else outbox.c.error)
-                )
+                if not await _apply(conn, status, now) and not await _known(conn, status):
+                    await conn.execute(pending_statuses.insert().values(
+                        provider=status.provider, provider_message_id=status.provider_message_id,
+                        state=status.state.value, error_code=status.error_code, at=status.at,
+                    ))
+
+    async def _apply_waiting(self, conn: AsyncConnection, message_ids: list[str], now: float) -> None:
+        # Reports that beat the send's own answer are applied once its provider id is stored.
+        waiting = (await conn.execute(
+            select(pending_statuses).where(pending_statuses.c.provider_message_id.in_(message_ids))
+            .order_by(pending_statuses.c.id)
+        )).all()
+        for row in waiting:
+            status = DeliveryStatus(provider=row.provider, provider_message_id=row.provider_message_id,
+                                    state=DeliveryState(row.state), error_code=row.error_code, at=row.at)
+            if await _known(conn, status):
+                await _apply(conn, status, now)
+                await conn.execute(delete(pending_statuses).where(pending_statuses.c.id == row.id))
 
     async def list_items(self, *, status: str | None, lane: str | None, limit: int) -> list[OutboxRecord]:
         """Jobs, newest first, filtered by status and lane."""
@@ -141,3 +153,23 @@ def _item(row) -> OutboxItem:  # type: ignore[no-untyped-def]
         reply_to=row.reply_to,
         attempts=row.attempts,
     )
+
+
+async def _apply(conn: AsyncConnection, status: DeliveryStatus, now: float) -> bool:
+    """Move the message's delivery forward; False when no row moved."""
+    lower = [s.value for s, rank in _RANK.items() if rank < _RANK[status.state]]
+    result = await conn.execute(
+        update(outbox)
+        .where(and_(outbox.c.provider == status.provider, outbox.c.provider_message_id == status.provider_message_id))
+        .where(outbox.c.delivery.in_(lower) | outbox.c.delivery.is_(None))
+        .values(delivery=status.state.value, updated_at=now,
+                error=f"{status.error_code}" if status.error_code else outbox.c.error)
+    )
+    return result.rowcount > 0
+
+
+async def _known(conn: AsyncConnection, status: DeliveryStatus) -> bool:
+    query = select(outbox.c.id).where(
+        outbox.c.provider == status.provider, outbox.c.provider_message_id == status.provider_message_id
+    ).limit(1)
+    return (await conn.execute(query)).first() is not None

@@ -35,7 +35,7 @@ async def test_a_first_message_gets_one_welcome_menu_and_starts_a_conversation(
     assert version == 1 and conversation.lead is not None
     assert conversation.lead.state is LeadState.CHOOSE_OPTION
     assert [row.status for row in gateway.db.inbound_for(ana.key)] == [InboundStatus.PROCESSED]
-    assert gateway.db.leads[ana.key].state == "CHOOSE_OPTION"
+    assert gateway.db.lead_of(ana.key).state == "CHOOSE_OPTION"
     assert len(gateway.telemetry.processing) == 1
 
 
@@ -147,7 +147,7 @@ async def test_three_invalid_answers_hand_the_contact_to_a_person_once(
     assert (job.address, job.provider) == (ADMIN_CHAT, "telegram_admin")
     [event] = gateway.db.events_for(ana.key)
     assert isinstance(event, HandoffRequested) and event.reason == "invalid_answers"
-    assert gateway.db.leads[ana.key].state == "MANUAL_INTERVENTION"
+    assert gateway.db.lead_of(ana.key).state == "MANUAL_INTERVENTION"
 
     for words in ("halo?", "menu", "tolong"):  # then silence, whatever they write
         assert await gateway.say(ana, words) == []
@@ -163,7 +163,7 @@ async def test_without_an_admin_chat_a_handoff_sends_no_notice(
     for words in ("halo", "xyz", "zzz", "qqq"):
         await gateway.say(ana, words)
 
-    assert gateway.db.leads[ana.key].state == "MANUAL_INTERVENTION"
+    assert gateway.db.lead_of(ana.key).state == "MANUAL_INTERVENTION"
     assert gateway.db.jobs(kind=OutboxKind.ADMIN_NOTICE) == [] and gateway.admin_notices == []
 
 
@@ -178,7 +178,7 @@ async def test_an_operator_release_gives_the_conversation_back_to_the_bot(
     await release(ana.key)
     await release(ana.key)  # releasing twice is harmless
 
-    assert gateway.db.leads[ana.key].state == "CHOOSE_OPTION"
+    assert gateway.db.lead_of(ana.key).state == "CHOOSE_OPTION"
     [menu] = await gateway.say(ana, "ada orang?")
     assert "selamat datang" in menu.lower()
     assert len(gateway.admin_notices) == 1

@@ -26,6 +26,7 @@ import json
 import logging
 import re
 
+import msgspec
 import telegram
 
 from domain.contacts import InvalidContactId, classify_telegram_chat, normalise_phone, telegram_contact
@@ -65,7 +66,10 @@ def parse_update(body: bytes, *, now: float, bot: telegram.Bot | None = None) ->
     try:
         update = telegram.Update.de_json(data, bot)
         inbound = _translate(update, now)
-    except _UNREADABLE as exc:
+        if inbound is not None:
+            # python-telegram-bot checks no types: let msgspec check what we took from it.
+            inbound = msgspec.convert(msgspec.to_builtins(inbound), InboundMessage)
+    except (*_UNREADABLE, msgspec.ValidationError) as exc:
         raise MalformedUpdate(f"update {data['update_id']} cannot be read: {exc!r}") from exc
     return WebhookBatch(messages=(inbound,) if inbound is not None else ())
 
@@ -82,6 +86,8 @@ def _from_message(message: telegram.Message, now: float) -> InboundMessage | Non
     user = message.from_user
     if user is None:
         return None  # a channel post or an anonymous admin speaks as a chat, not a person
+    if type(message.message_id) is not int:
+        raise TypeError(f"message_id is {message.message_id!r}")
     content = _content(message, user)
     return _inbound(
         user,
@@ -112,6 +118,8 @@ def _from_callback(query: telegram.CallbackQuery, now: float) -> InboundMessage 
 
 
 def _inbound(user: telegram.User, chat: telegram.Chat, **fields: object) -> InboundMessage | None:
+    if type(chat.id) is not int:
+        raise TypeError(f"chat.id is {chat.id!r}")
     try:
         contact = telegram_contact(user.id)
     except InvalidContactId:
