@@ -79,6 +79,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     app = create_app(container, admin_token=token, run_worker=settings.worker.in_serve)
     config = uvicorn.Config(app, host=args.host, port=args.port, loop="uvloop", http="httptools",
                             access_log=False, log_level="warning", lifespan="on")
+    for warning in settings.warnings():
+        print(f"chatgate: warning: {warning}", file=sys.stderr, flush=True)
     print(f"chatgate: serving bot {settings.bot.name!r} on http://{args.host}:{args.port}", flush=True)
     uvicorn.Server(config).run()
     return 0

@@ -28,7 +28,10 @@ from adapters.sql.message_log import SqlMessageLog
 from adapters.sql.outbox import SqlOutbox
 from adapters.sql.transcripts import SqlTranscriptQuery
 from adapters.telegram.admin import TelegramAdminSender
+from adapters.telegram.bot_api import TelegramSender
 from adapters.whatsapp.meta import MetaSender
+from adapters.whatsapp.twilio_wa import TwilioSender
+from adapters.whatsapp.waha import WahaSender
 from application.dispatch_outbox import DispatchOutbox
 from application.handle_inbound import HandleInbound
 from application.operators import ReleaseConversation
@@ -55,6 +58,37 @@ async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
+def _twilio_sender(settings: Settings) -> TwilioSender:
+    public = settings.http.public_url
+    return TwilioSender(
+        account_sid=settings.twilio.account_sid,
+        auth_token=settings.twilio.auth_token,
+        from_=settings.twilio.from_,
+        api_base=settings.twilio.api_base,
+        status_callback=f"{public.rstrip('/')}/webhooks/twilio/status" if public else None,
+    )
+
+
+async def _closing(sender: ChannelSender | None) -> AsyncIterator[ChannelSender | None]:
+    # A sender with a client of its own (twilio's) closes it at shutdown.
+    yield sender
+    close = getattr(sender, "close", None)
+    if close is not None:
+        await close()
+
+
+async def _telegram_sender(settings: Settings) -> AsyncIterator[TelegramSender | None]:
+    if not settings.telegram.bot_token:
+        yield None
+        return
+    sender = TelegramSender(token=settings.telegram.bot_token, api_base=settings.telegram.api_base)
+    await sender.initialize()
+    try:
+        yield sender
+    finally:
+        await sender.shutdown()
+
+
 async def _http_session() -> AsyncIterator[aiohttp.ClientSession]:
     # One pooled session for every provider: keep-alive matters on the send path.
     connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300)
@@ -63,10 +97,10 @@ async def _http_session() -> AsyncIterator[aiohttp.ClientSession]:
     await session.close()
 
 
-def _senders(settings: Settings, whatsapp: ChannelSender | None, admin: ChannelSender | None,
+def _senders(whatsapp: ChannelSender | None, telegram: ChannelSender | None, admin: ChannelSender | None,
              extra: dict[str, ChannelSender]) -> dict[str, ChannelSender]:
     senders: dict[str, ChannelSender] = {"sandbox": SandboxSender()}
-    for sender in (whatsapp, admin):
+    for sender in (whatsapp, telegram, admin):
         if sender is not None:
             senders[sender.provider] = sender
     senders.update(extra)
@@ -94,7 +128,7 @@ class Channels(containers.DeclarativeContainer):
 
     settings = providers.Dependency(instance_of=Settings)
     http = providers.Resource(_http_session)
-    whatsapp = providers.Selector(
+    whatsapp_choice = providers.Selector(
         providers.Callable(_whatsapp_provider, settings),
         meta=providers.Singleton(
             MetaSender,
@@ -103,8 +137,17 @@ class Channels(containers.DeclarativeContainer):
             phone_number_id=settings.provided.meta.phone_number_id,
             access_token=settings.provided.meta.access_token,
         ),
+        twilio=providers.Singleton(_twilio_sender, settings),
+        waha=providers.Singleton(
+            WahaSender,
+            http,
+            base_url=settings.provided.waha.url,
+            api_key=settings.provided.waha.api_key,
+            session_name=settings.provided.waha.session,
+        ),
         none=providers.Object(None),
     )
+    whatsapp = providers.Resource(_closing, whatsapp_choice)
     admin = providers.Singleton(
         lambda settings, http: TelegramAdminSender(
             http, api_base=settings.telegram.api_base, token=settings.telegram.bot_token
@@ -112,7 +155,8 @@ class Channels(containers.DeclarativeContainer):
         settings, http,
     )
     extra = providers.Object({})
-    senders = providers.Singleton(_senders, settings, whatsapp, admin, extra)
+    telegram = providers.Resource(_telegram_sender, settings)
+    senders = providers.Singleton(_senders, whatsapp, telegram, admin, extra)
 
 
 class Core(containers.DeclarativeContainer):

@@ -419,7 +419,7 @@ _REQUIREMENTS: tuple[tuple[str, str, str | None], ...] = (
     *((key, "whatsapp_provider", "meta") for key in (
         "meta_access_token", "meta_app_secret", "meta_verify_token", "meta_phone_number_id")),
     *((key, "whatsapp_provider", "twilio") for key in (
-        "twilio_account_sid", "twilio_auth_token", "twilio_from")),
+        "twilio_account_sid", "twilio_auth_token", "twilio_from", "public_url")),
     ("waha_url", "whatsapp_provider", "waha"),
     ("telegram_bot_token", "telegram_admin_chat_id", None),
     ("sheets_credentials", "sheets_spreadsheet_id", None),

@@ -21,6 +21,7 @@ TWILIO = {
     "CHATGATE_TWILIO_ACCOUNT_SID": "AC123",
     "CHATGATE_TWILIO_AUTH_TOKEN": "auth",
     "CHATGATE_TWILIO_FROM": "whatsapp:+14155238886",
+    "CHATGATE_PUBLIC_URL": "https://bot.example.com",
 }
 
 
@@ -116,6 +117,11 @@ def test_environment_overrides_each_concern() -> None:
     assert settings.limits.send_rate_per_second == 250.0
 
 
+def test_twilio_needs_the_public_url_its_signatures_are_checked_over() -> None:
+    without = {k: v for k, v in TWILIO.items() if k != "CHATGATE_PUBLIC_URL"}
+    assert "CHATGATE_PUBLIC_URL" in error_for(without)
+
+
 def test_twilio_and_waha_providers_load() -> None:
     twilio = load_settings(TWILIO)
     waha = load_settings({"CHATGATE_WHATSAPP_PROVIDER": "waha", "CHATGATE_WAHA_URL": "http://waha:3000"})
@@ -206,7 +212,8 @@ def test_environment_wins_over_config_file(tmp_path: Path) -> None:
 
 def test_config_file_and_environment_combine_for_a_provider(tmp_path: Path) -> None:
     config = write_config(tmp_path, 'twilio_account_sid = "AC1"\ntwilio_auth_token = "t"\n')
-    environ = {"CHATGATE_CONFIG": config, "CHATGATE_WHATSAPP_PROVIDER": "twilio", "CHATGATE_TWILIO_FROM": "whatsapp:+6281234567890"}
+    environ = {"CHATGATE_CONFIG": config, "CHATGATE_WHATSAPP_PROVIDER": "twilio", "CHATGATE_TWILIO_FROM": "whatsapp:+6281234567890",
+               "CHATGATE_PUBLIC_URL": "https://bot.example.com"}
 
     assert load_settings(environ).twilio.account_sid == "AC1"
 

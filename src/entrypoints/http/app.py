@@ -15,6 +15,7 @@ from litestar.openapi import OpenAPIConfig
 
 from entrypoints.container import Container, resolve
 from entrypoints.http import admin, ops, sandbox, webhooks
+from entrypoints.settings import Settings
 
 log = logging.getLogger("chatgate.http")
 
@@ -37,7 +38,7 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
             await container.shutdown_resources()
 
     return Litestar(
-        route_handlers=[*webhooks.meta_routes(container.settings().meta), *ops.ROUTES, *sandbox.ROUTES, admin.AdminController],
+        route_handlers=[*_webhook_routes(container.settings()), *ops.ROUTES, *sandbox.ROUTES, admin.AdminController],
         dependencies=_dependencies(container),
         lifespan=[lifespan],
         state=State({"admin_token": admin_token}),
@@ -45,6 +46,15 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
         openapi_config=OpenAPIConfig(title="Chatgate", version="0.1.0", path="/schema"),
         debug=False,
     )
+
+
+def _webhook_routes(settings: Settings) -> list:
+    return [
+        *webhooks.meta_routes(settings.meta),
+        *webhooks.twilio_routes(settings),
+        *webhooks.waha_routes(settings.waha),
+        *webhooks.telegram_routes(settings.telegram),
+    ]
 
 
 def _dependencies(container: Container) -> dict[str, Provide]:

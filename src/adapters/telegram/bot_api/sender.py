@@ -56,7 +56,9 @@ class TelegramSender:
     ``Bot.initialize()`` they make no ``getMe`` call, so start-up does not depend on Telegram
     being reachable; a wrong token shows at the first send (PermanentFailure "401").
     A text past 4,096 characters goes as several messages, in order, each awaited before the
-    next; the receipt names the first. A failure part-way raises, so a retry resends them all.
+    next; the receipt names the first. A failure part-way raises, so a retry resends them all,
+    and so may a read timeout after Telegram had already accepted a message (the Bot API has
+    no idempotency key): at most a repeated message, never a lost one.
     """
 
     provider = "telegram"

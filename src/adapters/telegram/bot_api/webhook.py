@@ -94,8 +94,9 @@ def _from_message(message: telegram.Message, now: float) -> InboundMessage | Non
         message.chat,
         # message_id is unique only within a chat (PROVIDERS.md 4.1), so the chat is part of the
         # key. update_id would dedupe Telegram's re-deliveries as well, but it names the delivery,
-        # not the message, and Telegram picks it at random again after a week without updates;
-        # chat:message_id is stable for as long as the message exists.
+        # not the message, and "if there are no new updates for at least a week" the next one is
+        # "chosen randomly instead of sequentially" (https://core.telegram.org/bots/api#update), so
+        # a quiet bot could meet an old id again; chat:message_id names the message for good.
         provider_message_id=f"{message.chat.id}:{message.message_id}",
         received_at=_seconds(message, now),
         **content,
