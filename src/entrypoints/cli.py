@@ -23,6 +23,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("CHATGATE_LOG_LEVEL", "INFO").upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request at INFO
     try:
         settings = load_settings(os.environ)
         _check_bot(settings)

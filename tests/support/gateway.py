@@ -29,9 +29,11 @@ def _graph_answer(request: RecordedRequest) -> Response:
                           "messages": [{"id": wamid}]})
 
 
-def _telegram_answer(_: RecordedRequest) -> Response:
+def _telegram_answer(request: RecordedRequest) -> Response:
+    fields = request.json or {key: values[0] for key, values in (request.form or {}).items()}
+    chat_id = int(fields.get("chat_id", ADMIN_CHAT))
     return Response(200, {"ok": True, "result": {"message_id": next(_sent_ids), "date": 0,
-                                                  "chat": {"id": int(ADMIN_CHAT), "type": "supergroup"}}})
+                                                  "chat": {"id": chat_id, "type": "private"}}})
 
 
 class Gateway:
@@ -51,6 +53,10 @@ class Gateway:
             headers["X-Hub-Signature-256"] = signature
         response = await self.client.post("/webhooks/meta", content=body, headers=headers)
         return response.status_code
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> int:
+        """Any provider's webhook, as that provider sends it."""
+        return (await self.client.post(path, content=body, headers=headers)).status_code
 
     def sent(self) -> list[dict]:
         return [r.json for r in self.providers.requests_to(self.graph_path)]
@@ -102,6 +108,7 @@ def script_providers(server: ProviderServer) -> None:
     """Answer the Graph API and the Bot API as they would."""
     server.script(f"/{meta_webhooks.PHONE_NUMBER_ID}/messages", [_graph_answer] * 1000)
     server.script(f"/bot{TELEGRAM_TOKEN}/sendMessage", [_telegram_answer] * 100)
+    server.script(f"/bot{TELEGRAM_TOKEN}/answerCallbackQuery", [Response(200, {"ok": True, "result": True})] * 100)
 
 
 async def start_gateway(settings, providers: ProviderServer):  # type: ignore[no-untyped-def]
