@@ -21,9 +21,9 @@ from application.ports.channels import (
     SendFailed,
 )
 from application.ports.coordination import Clock
-from application.ports.storage import DeliveryOutcome, DeliveryResult, Outbox, OutboxItem
+from application.ports.storage import DeliveryOutcome, DeliveryResult, Outbox, OutboxItem, OutboxKind
 from application.ports.telemetry import Telemetry
-from domain.messages import OutboundMessage
+from domain.messages import OutboundMessage, free_form_allowed
 
 
 class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
@@ -87,6 +87,13 @@ class DispatchOutbox:
             return self._fail(item, "dead", DeliveryResult(
                 item_id=item.id, outcome=DeliveryOutcome.DEAD,
                 error=f"no sender is configured for provider {item.provider!r}",
+            ))
+        if item.kind is OutboxKind.REPLY and not free_form_allowed(
+            item.channel, item.contact_last_inbound_at, self._clock.now()
+        ):
+            return self._fail(item, "needs_template", DeliveryResult(
+                item_id=item.id, outcome=DeliveryOutcome.DEAD,
+                error="needs a template: the contact last wrote more than 24 hours ago (WhatsApp's window)",
             ))
         await self._pacer.wait(item.provider)
         try:

@@ -174,6 +174,18 @@ def reply_options(reply: Reply) -> tuple[Button, ...]:
     return ()
 
 
+# WhatsApp's customer-service window: a free-form message may go out only this long after the
+# contact last wrote; later, only an approved template may (PROVIDERS.md: Meta 131047, Twilio 63016).
+WHATSAPP_WINDOW_SECONDS = 24 * 3600.0
+
+
+def free_form_allowed(channel: Channel, last_inbound_at: float | None, now: float) -> bool:
+    """Whether a free-form reply may be sent to a contact who last wrote at ``last_inbound_at``."""
+    if channel is not Channel.WHATSAPP or last_inbound_at is None:
+        return True
+    return now - last_inbound_at < WHATSAPP_WINDOW_SECONDS
+
+
 class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     """A reply on its way to one contact through one provider."""
 

@@ -12,7 +12,6 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from dependency_injector import containers, providers
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.memory.coordination import (
     InMemoryContactLock,
@@ -22,7 +21,7 @@ from adapters.memory.coordination import (
 from adapters.metrics.prometheus import PrometheusTelemetry
 from adapters.sandbox.senders import SandboxSender
 from adapters.sql.conversations import SqlConversationStore
-from adapters.sql.engine import create_engine
+from adapters.sql.database import Database, open_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
 from adapters.sql.outbox import SqlOutbox
@@ -52,10 +51,10 @@ class SystemClock:
         return time.time()
 
 
-async def _engine(url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(url)
-    yield engine
-    await engine.dispose()
+async def _database(url: str) -> AsyncIterator[Database]:
+    database = open_database(url)
+    yield database
+    await database.dispose()
 
 
 def _twilio_sender(settings: Settings) -> TwilioSender:
@@ -115,12 +114,12 @@ class Storage(containers.DeclarativeContainer):
     """The database and the stores on it."""
 
     settings = providers.Dependency(instance_of=Settings)
-    engine = providers.Resource(_engine, url=settings.provided.database.url)
-    message_log = providers.Singleton(SqlMessageLog, engine)
-    conversations = providers.Singleton(SqlConversationStore, engine)
-    outbox = providers.Singleton(SqlOutbox, engine)
-    leads = providers.Singleton(SqlLeadQuery, engine)
-    transcripts = providers.Singleton(SqlTranscriptQuery, engine)
+    database = providers.Resource(_database, url=settings.provided.database.url)
+    message_log = providers.Singleton(SqlMessageLog, database)
+    conversations = providers.Singleton(SqlConversationStore, database)
+    outbox = providers.Singleton(SqlOutbox, database)
+    leads = providers.Singleton(SqlLeadQuery, database)
+    transcripts = providers.Singleton(SqlTranscriptQuery, database)
 
 
 class Channels(containers.DeclarativeContainer):

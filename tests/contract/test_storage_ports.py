@@ -30,7 +30,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters.sql.codec import decode_event
 from adapters.sql.conversations import SqlConversationStore
-from adapters.sql.engine import create_engine
+from adapters.sql.database import AsyncDriverDatabase, Database, open_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
 from adapters.sql.migrate import alembic_config
@@ -132,26 +132,23 @@ class FakePeek:
 
 
 class SqlPeek:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
     async def events(self, contact_key: str) -> list[Event]:
         query = select(events.c.payload).where(events.c.contact_key == contact_key).order_by(events.c.id)
-        async with self.engine.connect() as conn:
-            return [decode_event(payload) for payload in (await conn.execute(query)).scalars()]
+        return await self.db.read(lambda conn: [decode_event(p) for p in conn.execute(query).scalars()])
 
     async def job(self, item_id: int) -> Job:
         c = outbox.c
         query = select(c.status, c.attempts, c.delivery, c.error, c.provider_message_id,
                        c.next_attempt_at).where(c.id == item_id)
-        async with self.engine.connect() as conn:
-            return Job(*(await conn.execute(query)).one())
+        return await self.db.read(lambda conn: Job(*conn.execute(query).one()))
 
     async def inbound_statuses(self, contact_key: str) -> list[str]:
         c = inbound_messages.c
         query = select(c.status).where(c.contact_key == contact_key).order_by(c.id)
-        async with self.engine.connect() as conn:
-            return list((await conn.execute(query)).scalars())
+        return await self.db.read(lambda conn: list(conn.execute(query).scalars()))
 
 
 def _fake_stores() -> Stores:
@@ -160,13 +157,13 @@ def _fake_stores() -> Stores:
                   FakeLeadQuery(db), FakeTranscriptQuery(db), FakePeek(db))
 
 
-def _sql_stores(backend: str, engine: AsyncEngine) -> Stores:
-    return Stores(backend, SqlMessageLog(engine), SqlConversationStore(engine), SqlOutbox(engine),
-                  SqlLeadQuery(engine), SqlTranscriptQuery(engine), SqlPeek(engine))
+def _sql_stores(backend: str, db: Database) -> Stores:
+    return Stores(backend, SqlMessageLog(db), SqlConversationStore(db), SqlOutbox(db),
+                  SqlLeadQuery(db), SqlTranscriptQuery(db), SqlPeek(db))
 
 
 def _private_engine(url: str, schema: str, **options: Any) -> AsyncEngine:
-    # The pool settings of adapters.sql.engine.create_engine, in a schema of our own.
+    # The pool settings of adapters.sql.database.open_database, in a schema of our own.
     return create_async_engine(url, connect_args={"server_settings": {"search_path": schema}}, **options)
 
 
@@ -221,7 +218,7 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
         yield _fake_stores()
         return
     if request.param == "sqlite":
-        engine = create_engine(request.getfixturevalue("sqlite_url"))
+        db: Database = open_database(request.getfixturevalue("sqlite_url"))
     else:
         url = request.getfixturevalue("postgres_url")
         engine = _private_engine(url, request.getfixturevalue("postgres_schema"),
@@ -229,10 +226,11 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
         async with engine.begin() as conn:  # our own schema: no one else's rows
             names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+        db = AsyncDriverDatabase(engine)
     try:
-        yield _sql_stores(request.param, engine)
+        yield _sql_stores(request.param, db)
     finally:
-        await engine.dispose()
+        await db.dispose()
 
 
 # --- Building blocks -----------------------------------------------------------------------

@@ -6,9 +6,10 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection
 
 from adapters.sql.codec import decode_conversation, decode_inbound, encode, event_kind
+from adapters.sql.database import Database
 from adapters.sql.engine import upsert
 from adapters.sql.schema import conversations, events, inbound_messages, leads, outbox
 from application.ports.storage import InboundStatus, PendingTurn, StoredInbound, TurnOutcome
@@ -19,17 +20,18 @@ from domain.lead_form import FIELDS
 class SqlConversationStore:
     """The ``ConversationStore`` port on SQLAlchemy."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self._sane_multi_rowcount = engine.dialect.supports_sane_multi_rowcount
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def pending(self, contact_keys: Sequence[str]) -> list[PendingTurn]:
         """Each contact's conversation and waiting messages (contacts with none are left out)."""
         if not contact_keys:
             return []
-        async with self._engine.connect() as conn:
-            waiting = await self._waiting(conn, contact_keys)
-            stored = await self._conversations(conn, list(waiting))
+        return await self._db.read(lambda conn: self._pending(conn, contact_keys))
+
+    def _pending(self, conn: Connection, contact_keys: Sequence[str]) -> list[PendingTurn]:
+        waiting = self._waiting(conn, contact_keys)
+        stored = self._conversations(conn, list(waiting))
         return [
             PendingTurn(contact_key=key, conversation=stored.get(key, (None, 0))[0],
                         version=stored.get(key, (None, 0))[1], inbound=tuple(items))
@@ -38,22 +40,23 @@ class SqlConversationStore:
 
     async def get(self, contact_key: str) -> tuple[Conversation | None, int]:
         """One conversation and its version (0 when there is none)."""
-        async with self._engine.connect() as conn:
-            found = await self._conversations(conn, [contact_key])
+        found = await self._db.read(lambda conn: self._conversations(conn, [contact_key]))
         return found.get(contact_key, (None, 0))
 
     async def save(self, outcomes: Sequence[TurnOutcome]) -> list[bool]:
         """Save each outcome in one transaction; False for one whose conversation went stale."""
-        async with self._engine.begin() as conn:
-            saved = await self._save_conversations(conn, outcomes)
-            kept = [o for o, ok in zip(outcomes, saved) if ok]
-            await self._consume(conn, kept)
-            await self._enqueue(conn, kept)
-            await self._record_events(conn, kept)
-            await self._upsert_leads(conn, kept)
+        return await self._db.write(lambda conn: self._save(conn, outcomes))
+
+    def _save(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
+        saved = self._save_conversations(conn, outcomes)
+        kept = [o for o, ok in zip(outcomes, saved) if ok]
+        self._consume(conn, kept)
+        self._enqueue(conn, kept)
+        self._record_events(conn, kept)
+        self._upsert_leads(conn, kept)
         return saved
 
-    async def _waiting(self, conn: AsyncConnection, keys: Sequence[str]) -> dict[str, list[StoredInbound]]:
+    def _waiting(self, conn: Connection, keys: Sequence[str]) -> dict[str, list[StoredInbound]]:
         query = (
             select(inbound_messages.c.id, inbound_messages.c.contact_key,
                    inbound_messages.c.payload, inbound_messages.c.arrived_at)
@@ -62,13 +65,13 @@ class SqlConversationStore:
             .order_by(inbound_messages.c.id)
         )
         waiting: dict[str, list[StoredInbound]] = defaultdict(list)
-        for row in await conn.execute(query):
+        for row in conn.execute(query):
             waiting[row.contact_key].append(
                 StoredInbound(id=row.id, message=decode_inbound(row.payload), arrived_at=row.arrived_at)
             )
         return waiting
 
-    async def _conversations(self, conn: AsyncConnection, keys: Sequence[str]) -> dict[str, tuple[Conversation, int]]:
+    def _conversations(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[Conversation, int]]:
         if not keys:
             return {}
         query = select(conversations.c.contact_key, conversations.c.state, conversations.c.version).where(
@@ -76,26 +79,26 @@ class SqlConversationStore:
         )
         return {
             row.contact_key: (decode_conversation(row.state), row.version)
-            for row in await conn.execute(query)
+            for row in conn.execute(query)
         }
 
-    async def _save_conversations(self, conn: AsyncConnection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
-        created = await self._insert_new(conn, [o for o in outcomes if o.expected_version == 0])
-        updated = await self._update_existing(conn, [o for o in outcomes if o.expected_version > 0])
+    def _save_conversations(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
+        created = self._insert_new(conn, [o for o in outcomes if o.expected_version == 0])
+        updated = self._update_existing(conn, [o for o in outcomes if o.expected_version > 0])
         return [o.contact_key in (created if o.expected_version == 0 else updated) for o in outcomes]
 
-    async def _insert_new(self, conn: AsyncConnection, outcomes: list[TurnOutcome]) -> set[str]:
+    def _insert_new(self, conn: Connection, outcomes: list[TurnOutcome]) -> set[str]:
         if not outcomes:
             return set()
         statement = (
-            upsert(self._engine, conversations)
+            upsert(self._db.dialect, conversations)
             .on_conflict_do_nothing(index_elements=["contact_key"])
             .returning(conversations.c.contact_key)
         )
         rows = [_conversation_row(o, version=1) for o in outcomes]
-        return set((await conn.execute(statement, rows)).scalars())
+        return set((conn.execute(statement, rows)).scalars())
 
-    async def _update_existing(self, conn: AsyncConnection, outcomes: list[TurnOutcome]) -> set[str]:
+    def _update_existing(self, conn: Connection, outcomes: list[TurnOutcome]) -> set[str]:
         if not outcomes:
             return set()
         statement = (
@@ -104,37 +107,37 @@ class SqlConversationStore:
             .values(bot=bindparam("b"), state=bindparam("s"), version=bindparam("new"), updated_at=bindparam("at"))
         )
         rows = [_update_row(o) for o in outcomes]
-        if self._sane_multi_rowcount:
-            result = await conn.execute(statement, rows)
+        if conn.dialect.supports_sane_multi_rowcount:
+            result = conn.execute(statement, rows)
             if result.rowcount == len(rows):
                 return {o.contact_key for o in outcomes}
             # Some went stale (rare: the lock makes it so), and the others are updated already:
             # running them one by one again would find them changed and call them stale too.
-            return await self._updated(conn, rows)
+            return self._updated(conn, rows)
         # One by one, to learn which conversation went stale (rare: the lock makes it so).
         done = set()
         for outcome, row in zip(outcomes, rows):
-            if (await conn.execute(statement, row)).rowcount == 1:
+            if (conn.execute(statement, row)).rowcount == 1:
                 done.add(outcome.contact_key)
         return done
 
-    async def _updated(self, conn: AsyncConnection, rows: list[dict[str, object]]) -> set[str]:
+    def _updated(self, conn: Connection, rows: list[dict[str, object]]) -> set[str]:
         # Inside our transaction, a row we updated holds exactly our new version and state.
         query = select(conversations.c.contact_key, conversations.c.version, conversations.c.state).where(
             conversations.c.contact_key.in_([row["k"] for row in rows])
         )
-        now = {row.contact_key: (row.version, row.state) for row in await conn.execute(query)}
+        now = {row.contact_key: (row.version, row.state) for row in conn.execute(query)}
         return {str(row["k"]) for row in rows if now.get(row["k"]) == (row["new"], row["s"])}
 
-    async def _consume(self, conn: AsyncConnection, outcomes: list[TurnOutcome]) -> None:
+    def _consume(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         ids = [i for o in outcomes for i in o.consumed]
         if ids:
-            await conn.execute(
+            conn.execute(
                 update(inbound_messages).where(inbound_messages.c.id.in_(ids))
                 .values(status=InboundStatus.PROCESSED.value)
             )
 
-    async def _enqueue(self, conn: AsyncConnection, outcomes: list[TurnOutcome]) -> None:
+    def _enqueue(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [
             {"kind": m.kind.value, "lane": m.lane, "channel": m.channel.value, "provider": m.provider,
              "address": m.address, "payload": encode(m.reply), "reply_to": m.reply_to,
@@ -143,26 +146,26 @@ class SqlConversationStore:
             for o in outcomes for m in o.outbound
         ]
         if rows:
-            await conn.execute(outbox.insert(), rows)
+            conn.execute(outbox.insert(), rows)
 
-    async def _record_events(self, conn: AsyncConnection, outcomes: list[TurnOutcome]) -> None:
+    def _record_events(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [
             {"kind": event_kind(e), "contact_key": o.contact_key, "payload": encode(e), "created_at": o.at}
             for o in outcomes for e in o.events
         ]
         if rows:
-            await conn.execute(events.insert(), rows)
+            conn.execute(events.insert(), rows)
 
-    async def _upsert_leads(self, conn: AsyncConnection, outcomes: list[TurnOutcome]) -> None:
+    def _upsert_leads(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [_lead_row(o) for o in outcomes if o.conversation.lead is not None]
         if not rows:
             return
-        statement = upsert(self._engine, leads)
+        statement = upsert(self._db.dialect, leads)
         statement = statement.on_conflict_do_update(
             index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
             set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
         )
-        await conn.execute(statement, rows)
+        conn.execute(statement, rows)
 
 
 def _conversation_row(outcome: TurnOutcome, *, version: int) -> dict[str, object]:

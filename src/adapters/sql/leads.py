@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sql.codec import decode_fields
+from adapters.sql.database import Database
 from adapters.sql.schema import contacts, leads
 from application.ports.storage import LeadRecord
 
@@ -18,8 +18,8 @@ _COLUMNS = (
 class SqlLeadQuery:
     """The ``LeadQuery`` port on SQLAlchemy."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def list(
         self, *, state: str | None, since: float | None, after_id: int | None, limit: int
@@ -32,13 +32,12 @@ class SqlLeadQuery:
             query = query.where(leads.c.updated_at >= since)
         if after_id is not None:
             query = query.where(leads.c.id > after_id)
-        async with self._engine.connect() as conn:
-            return [_record(row) for row in await conn.execute(query)]
+        return await self._db.read(lambda conn: [_record(row) for row in conn.execute(query)])
 
     async def get(self, lead_id: int) -> LeadRecord | None:
         """One lead."""
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(self._base().where(leads.c.id == lead_id))).first()
+        query = self._base().where(leads.c.id == lead_id)
+        row = await self._db.read(lambda conn: conn.execute(query).first())
         return _record(row) if row else None
 
     def _base(self):  # type: ignore[no-untyped-def]

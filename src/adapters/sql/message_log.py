@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection
 
 from adapters.sql.codec import encode
+from adapters.sql.database import Database
 from adapters.sql.engine import upsert
 from adapters.sql.group_commit import GroupCommit
 from adapters.sql.schema import contacts, inbound_messages
@@ -17,8 +18,8 @@ from application.ports.storage import InboundStatus, NewInbound
 class SqlMessageLog:
     """The ``MessageLog`` port on SQLAlchemy."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
         self._writer: GroupCommit[NewInbound, bool] = GroupCommit(self._write)
 
     async def record(self, items: Sequence[NewInbound]) -> list[bool]:
@@ -34,19 +35,20 @@ class SqlMessageLog:
             .group_by(inbound_messages.c.contact_key)
             .limit(limit)
         )
-        async with self._engine.connect() as conn:
-            return list((await conn.execute(query)).scalars())
+        return await self._db.read(lambda conn: list(conn.execute(query).scalars()))
 
     async def _write(self, items: list[NewInbound]) -> list[bool]:
-        async with self._engine.begin() as conn:
-            await self._upsert_contacts(conn, items)
-            inserted = await self._insert_messages(conn, items)
+        inserted = await self._db.write(lambda conn: self._store(conn, items))
         return _first_of_each(items, inserted)
 
-    async def _upsert_contacts(self, conn: AsyncConnection, items: list[NewInbound]) -> None:
+    def _store(self, conn: Connection, items: list[NewInbound]) -> set[tuple[str, str]]:
+        self._upsert_contacts(conn, items)
+        return self._insert_messages(conn, items)
+
+    def _upsert_contacts(self, conn: Connection, items: list[NewInbound]) -> None:
         latest = {item.message.contact.key: item for item in items}
         rows = [_contact_row(item) for item in latest.values()]
-        statement = upsert(self._engine, contacts)
+        statement = upsert(self._db.dialect, contacts)
         statement = statement.on_conflict_do_update(
             index_elements=[contacts.c.key],
             set_={
@@ -58,16 +60,16 @@ class SqlMessageLog:
                 "last_inbound_at": statement.excluded.last_inbound_at,
             },
         )
-        await conn.execute(statement, rows)
+        conn.execute(statement, rows)
 
-    async def _insert_messages(self, conn: AsyncConnection, items: list[NewInbound]) -> set[tuple[str, str]]:
+    def _insert_messages(self, conn: Connection, items: list[NewInbound]) -> set[tuple[str, str]]:
         rows = [_message_row(item) for item in items]
         statement = (
-            upsert(self._engine, inbound_messages)
+            upsert(self._db.dialect, inbound_messages)
             .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
             .returning(inbound_messages.c.provider, inbound_messages.c.provider_message_id)
         )
-        result = await conn.execute(statement, rows)
+        result = conn.execute(statement, rows)
         return {(row.provider, row.provider_message_id) for row in result}
 
 

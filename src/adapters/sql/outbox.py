@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
 from adapters.sql.codec import decode_reply
-from adapters.sql.schema import outbox, pending_statuses
+from adapters.sql.database import Database
+from adapters.sql.schema import contacts, outbox, pending_statuses
 from application.ports.storage import (
     DeliveryOutcome,
     DeliveryResult,
@@ -27,68 +27,20 @@ _OPEN = ("pending", "sending")
 class SqlOutbox:
     """The ``Outbox`` port on SQLAlchemy."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def claim(self, now: float, limit: int) -> list[OutboxItem]:
         """Claim due jobs, at most one per lane, recording the attempt before any send."""
-        heads = select(func.min(outbox.c.id)).where(outbox.c.status.in_(_OPEN)).group_by(outbox.c.lane)
-        due = (
-            select(outbox.c.id)
-            .where(outbox.c.id.in_(heads.scalar_subquery()))
-            .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
-            .order_by(outbox.c.id)
-            .limit(limit)
-        )
-        claim = (
-            update(outbox)
-            .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == "pending")
-            .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now, updated_at=now)
-            .returning(*outbox.c)
-        )
-        async with self._engine.begin() as conn:
-            rows = (await conn.execute(claim)).all()
-        return sorted((_item(row) for row in rows), key=lambda item: item.id)
+        return await self._db.write(lambda conn: _claim(conn, now, limit))
 
     async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
         """Record what became of claimed jobs."""
-        sent = [r for r in results if r.outcome is DeliveryOutcome.SENT]
-        retry = [r for r in results if r.outcome is DeliveryOutcome.RETRY]
-        dead = [r for r in results if r.outcome is DeliveryOutcome.DEAD]
-        by_id = outbox.c.id == bindparam("item_id")
-        async with self._engine.begin() as conn:
-            if sent:
-                await conn.execute(
-                    update(outbox).where(by_id).values(
-                        status="sent", provider_message_id=bindparam("pmid"), delivery="sent",
-                        error=None, updated_at=now),
-                    [{"item_id": r.item_id, "pmid": r.provider_message_id} for r in sent],
-                )
-                await self._apply_waiting(conn, [r.provider_message_id for r in sent if r.provider_message_id], now)
-            if retry:
-                await conn.execute(
-                    update(outbox).where(by_id).values(
-                        status="pending", next_attempt_at=bindparam("at"), error=bindparam("err"),
-                        updated_at=now),
-                    [{"item_id": r.item_id, "at": r.retry_at, "err": r.error} for r in retry],
-                )
-            if dead:
-                await conn.execute(
-                    update(outbox).where(by_id).values(status="dead", error=bindparam("err"), updated_at=now),
-                    [{"item_id": r.item_id, "err": r.error} for r in dead],
-                )
+        await self._db.write(lambda conn: _finish(conn, results, now))
 
     async def recover(self, claimed_before: float, now: float) -> int:
         """Give claims that were never finished (a crashed worker) back to the queue."""
-        statement = (
-            update(outbox)
-            .where(outbox.c.status == "sending", outbox.c.claimed_at < claimed_before)
-            .values(status="pending", next_attempt_at=now, updated_at=now)
-        )
-        async with self._engine.begin() as conn:
-            # A report for a message we never sent (another system's) is forgotten after a day.
-            await conn.execute(delete(pending_statuses).where(pending_statuses.c.at < now - 86_400))
-            return (await conn.execute(statement)).rowcount
+        return await self._db.write(lambda conn: _recover(conn, claimed_before, now))
 
     async def requeue(self, item_id: int, now: float) -> bool:
         """Send a dead-lettered job again; False when there is no such dead job."""
@@ -97,31 +49,11 @@ class SqlOutbox:
             .where(outbox.c.id == item_id, outbox.c.status == "dead")
             .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
         )
-        async with self._engine.begin() as conn:
-            return (await conn.execute(statement)).rowcount == 1
+        return await self._db.write(lambda conn: conn.execute(statement).rowcount == 1)
 
     async def apply_statuses(self, statuses: Sequence[DeliveryStatus], now: float) -> None:
         """Record providers' delivery reports; one for a message not yet known waits for it."""
-        async with self._engine.begin() as conn:
-            for status in statuses:
-                if not await _apply(conn, status, now) and not await _known(conn, status):
-                    await conn.execute(pending_statuses.insert().values(
-                        provider=status.provider, provider_message_id=status.provider_message_id,
-                        state=status.state.value, error_code=status.error_code, at=status.at,
-                    ))
-
-    async def _apply_waiting(self, conn: AsyncConnection, message_ids: list[str], now: float) -> None:
-        # Reports that beat the send's own answer are applied once its provider id is stored.
-        waiting = (await conn.execute(
-            select(pending_statuses).where(pending_statuses.c.provider_message_id.in_(message_ids))
-            .order_by(pending_statuses.c.id)
-        )).all()
-        for row in waiting:
-            status = DeliveryStatus(provider=row.provider, provider_message_id=row.provider_message_id,
-                                    state=DeliveryState(row.state), error_code=row.error_code, at=row.at)
-            if await _known(conn, status):
-                await _apply(conn, status, now)
-                await conn.execute(delete(pending_statuses).where(pending_statuses.c.id == row.id))
+        await self._db.write(lambda conn: _apply_statuses(conn, statuses, now))
 
     async def list_items(self, *, status: str | None, lane: str | None, limit: int) -> list[OutboxRecord]:
         """Jobs, newest first, filtered by status and lane."""
@@ -130,18 +62,106 @@ class SqlOutbox:
             query = query.where(outbox.c.status == status)
         if lane is not None:
             query = query.where(outbox.c.lane == lane)
-        async with self._engine.connect() as conn:
-            rows = await conn.execute(query.limit(limit))
-            return [OutboxRecord(**row._asdict()) for row in rows]
+        return await self._db.read(
+            lambda conn: [OutboxRecord(**row._asdict()) for row in conn.execute(query.limit(limit))]
+        )
 
     async def pending_count(self) -> int:
         """How many jobs wait to be sent."""
         query = select(func.count()).select_from(outbox).where(outbox.c.status.in_(_OPEN))
-        async with self._engine.connect() as conn:
-            return int((await conn.execute(query)).scalar_one())
+        return await self._db.read(lambda conn: int(conn.execute(query).scalar_one()))
 
 
-def _item(row) -> OutboxItem:  # type: ignore[no-untyped-def]
+def _claim(conn: Connection, now: float, limit: int) -> list[OutboxItem]:
+    heads = select(func.min(outbox.c.id)).where(outbox.c.status.in_(_OPEN)).group_by(outbox.c.lane)
+    due = (
+        select(outbox.c.id)
+        .where(outbox.c.id.in_(heads.scalar_subquery()))
+        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
+        .order_by(outbox.c.id)
+        .limit(limit)
+    )
+    claim = (
+        update(outbox)
+        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == "pending")
+        .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now, updated_at=now)
+        .returning(*outbox.c)
+    )
+    rows = conn.execute(claim).all()
+    heard = _last_inbound(conn, {row.lane for row in rows})
+    return sorted((_item(row, heard.get(row.lane)) for row in rows), key=lambda item: item.id)
+
+
+def _last_inbound(conn: Connection, lanes: set[str]) -> dict[str, float]:
+    # When each contact last wrote: WhatsApp's 24-hour window is counted from it.
+    if not lanes:
+        return {}
+    query = select(contacts.c.key, contacts.c.last_inbound_at).where(contacts.c.key.in_(lanes))
+    return {row.key: row.last_inbound_at for row in conn.execute(query)}
+
+
+def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float) -> None:
+    sent = [r for r in results if r.outcome is DeliveryOutcome.SENT]
+    retry = [r for r in results if r.outcome is DeliveryOutcome.RETRY]
+    dead = [r for r in results if r.outcome is DeliveryOutcome.DEAD]
+    by_id = outbox.c.id == bindparam("item_id")
+    if sent:
+        conn.execute(
+            update(outbox).where(by_id).values(
+                status="sent", provider_message_id=bindparam("pmid"), delivery="sent", error=None, updated_at=now),
+            [{"item_id": r.item_id, "pmid": r.provider_message_id} for r in sent],
+        )
+        _apply_waiting(conn, [r.provider_message_id for r in sent if r.provider_message_id], now)
+    if retry:
+        conn.execute(
+            update(outbox).where(by_id).values(
+                status="pending", next_attempt_at=bindparam("at"), error=bindparam("err"), updated_at=now),
+            [{"item_id": r.item_id, "at": r.retry_at, "err": r.error} for r in retry],
+        )
+    if dead:
+        conn.execute(
+            update(outbox).where(by_id).values(status="dead", error=bindparam("err"), updated_at=now),
+            [{"item_id": r.item_id, "err": r.error} for r in dead],
+        )
+
+
+def _recover(conn: Connection, claimed_before: float, now: float) -> int:
+    # A report for a message we never sent (another system's) is forgotten after a day.
+    conn.execute(delete(pending_statuses).where(pending_statuses.c.at < now - 86_400))
+    statement = (
+        update(outbox)
+        .where(outbox.c.status == "sending", outbox.c.claimed_at < claimed_before)
+        .values(status="pending", next_attempt_at=now, updated_at=now)
+    )
+    return conn.execute(statement).rowcount
+
+
+def _apply_statuses(conn: Connection, statuses: Sequence[DeliveryStatus], now: float) -> None:
+    for status in statuses:
+        if not _apply(conn, status, now) and not _known(conn, status):
+            conn.execute(pending_statuses.insert().values(
+                provider=status.provider, provider_message_id=status.provider_message_id,
+                state=status.state.value, error_code=status.error_code, at=status.at,
+            ))
+
+
+def _apply_waiting(conn: Connection, message_ids: list[str], now: float) -> None:
+    # Reports that beat the send's own answer are applied once its provider id is stored.
+    if not message_ids:
+        return
+    waiting = conn.execute(
+        select(pending_statuses).where(pending_statuses.c.provider_message_id.in_(message_ids))
+        .order_by(pending_statuses.c.id)
+    ).all()
+    for row in waiting:
+        status = DeliveryStatus(provider=row.provider, provider_message_id=row.provider_message_id,
+                                state=DeliveryState(row.state), error_code=row.error_code, at=row.at)
+        if _known(conn, status):
+            _apply(conn, status, now)
+            conn.execute(delete(pending_statuses).where(pending_statuses.c.id == row.id))
+
+
+def _item(row, last_inbound_at: float | None) -> OutboxItem:  # type: ignore[no-untyped-def]
     return OutboxItem(
         id=row.id,
         kind=OutboxKind(row.kind),
@@ -152,13 +172,14 @@ def _item(row) -> OutboxItem:  # type: ignore[no-untyped-def]
         reply=decode_reply(row.payload),
         reply_to=row.reply_to,
         attempts=row.attempts,
+        contact_last_inbound_at=last_inbound_at,
     )
 
 
-async def _apply(conn: AsyncConnection, status: DeliveryStatus, now: float) -> bool:
+def _apply(conn: Connection, status: DeliveryStatus, now: float) -> bool:
     """Move the message's delivery forward; False when no row moved."""
     lower = [s.value for s, rank in _RANK.items() if rank < _RANK[status.state]]
-    result = await conn.execute(
+    result = conn.execute(
         update(outbox)
         .where(and_(outbox.c.provider == status.provider, outbox.c.provider_message_id == status.provider_message_id))
         .where(outbox.c.delivery.in_(lower) | outbox.c.delivery.is_(None))
@@ -168,8 +189,8 @@ async def _apply(conn: AsyncConnection, status: DeliveryStatus, now: float) -> b
     return result.rowcount > 0
 
 
-async def _known(conn: AsyncConnection, status: DeliveryStatus) -> bool:
+def _known(conn: Connection, status: DeliveryStatus) -> bool:
     query = select(outbox.c.id).where(
         outbox.c.provider == status.provider, outbox.c.provider_message_id == status.provider_message_id
     ).limit(1)
-    return (await conn.execute(query)).first() is not None
+    return conn.execute(query).first() is not None

@@ -129,6 +129,7 @@ class OutboxItem(msgspec.Struct, frozen=True, kw_only=True):
     reply: Reply
     reply_to: str | None
     attempts: int
+    contact_last_inbound_at: float | None = None
 
 
 class DeliveryOutcome(enum.StrEnum):

@@ -63,7 +63,7 @@ def _dependencies(container: Container) -> dict[str, Provide]:
         "handle_inbound": core.handle_inbound,
         "release": core.release,
         "telemetry": core.telemetry,
-        "engine": storage.engine,
+        "database": storage.database,
         "outbox": storage.outbox,
         "leads": storage.leads,
         "transcripts": storage.transcripts,

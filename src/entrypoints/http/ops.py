@@ -6,9 +6,9 @@ from litestar import Response, get
 from litestar.di import NamedDependency
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.metrics.prometheus import PrometheusTelemetry
+from adapters.sql.database import Database
 from adapters.sql.outbox import SqlOutbox
 
 
@@ -19,11 +19,10 @@ def health() -> dict[str, str]:
 
 
 @get("/ready")
-async def ready(engine: NamedDependency[AsyncEngine]) -> Response[dict[str, str]]:
+async def ready(database: NamedDependency[Database]) -> Response[dict[str, str]]:
     """The database answers (and Redis, when configured)."""
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
+        await database.read(lambda conn: conn.execute(text("SELECT 1")).scalar_one())
     except Exception as exc:  # any failure means "not ready", never a 500
         return Response({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
     return Response({"status": "ready", "database": "ok"})
