@@ -6,6 +6,7 @@ sender per provider) and ``Core`` (coordination, use cases and the worker).
 
 from __future__ import annotations
 
+import gc
 import inspect
 import time
 from collections.abc import AsyncIterator
@@ -253,3 +254,14 @@ async def resolve(provider: providers.Provider):  # type: ignore[no-untyped-def]
     if inspect.isawaitable(value):
         value = await value
     return value
+
+
+def freeze_startup_heap() -> None:
+    """Move everything built at start-up out of the garbage collector's sight.
+
+    The libraries and the container make a large heap that never becomes garbage; without
+    this, every full collection walks it and stalls the event loop for tens of milliseconds
+    (measured: webhook p99 at 1,000 msg/s fell from 61-89 ms to 14 ms; bench/README.md).
+    """
+    gc.collect()
+    gc.freeze()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
-from entrypoints.container import build_container, resolve
+from entrypoints.container import build_container, freeze_startup_heap, resolve
 from entrypoints.settings import Settings
 
 
@@ -17,7 +17,9 @@ async def run_worker(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    task = asyncio.create_task((await resolve(container.core.worker)).run())
+    worker = await resolve(container.core.worker)
+    freeze_startup_heap()
+    task = asyncio.create_task(worker.run())
     print("chatgate: worker running", flush=True)
     try:
         await stop.wait()

@@ -13,7 +13,7 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 
-from entrypoints.container import Container, resolve
+from entrypoints.container import Container, freeze_startup_heap, resolve
 from entrypoints.http import admin, ops, sandbox, webhooks
 from entrypoints.settings import Settings
 
@@ -27,6 +27,7 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         await container.init_resources()
         worker = await resolve(container.core.worker)
+        freeze_startup_heap()
         task = asyncio.create_task(worker.run()) if run_worker else None
         try:
             yield
