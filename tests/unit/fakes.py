@@ -307,7 +307,8 @@ class FakeOutbox:
         )[:limit]
         for row in due:
             row.status, row.attempts, row.claimed_at, row.updated_at = "sending", row.attempts + 1, now, now
-        return [_item(row) for row in due]
+        heard = {key: contact.last_inbound_at for key, contact in self.db.contacts.items()}
+        return [_item(row, heard.get(row.lane)) for row in due]
 
     async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
         """Record what became of claimed jobs."""
@@ -378,10 +379,11 @@ def _advance(row: OutboxRow, status: DeliveryStatus, now: float) -> None:
         row.error = status.error_code
 
 
-def _item(row: OutboxRow) -> OutboxItem:
+def _item(row: OutboxRow, last_inbound_at: float | None) -> OutboxItem:
     return OutboxItem(
         id=row.id, kind=row.kind, lane=row.lane, channel=row.channel, provider=row.provider,
         address=row.address, reply=row.reply, reply_to=row.reply_to, attempts=row.attempts,
+        contact_last_inbound_at=last_inbound_at,
     )
 
 

@@ -130,3 +130,31 @@ async def test_a_reply_for_a_provider_without_a_sender_is_dead_with_a_clear_erro
     assert job.error is not None and "acme" in job.error and "sender" in job.error
     assert all(sender.attempts == [] for sender in gateway.senders.values())
     assert gateway.telemetry.outbound_counts == {("whatsapp", "acme", "dead"): 1}
+
+
+async def test_a_reply_outside_whatsapps_24_hour_window_is_not_attempted_and_needs_a_template(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    meta = gateway.senders["meta"]
+    [job] = await _answered_but_not_sent(gateway, new_contact(), "halo")
+    gateway.clock.advance(24 * 3600 + 1)  # the provider was down for a day
+
+    await gateway.dispatch()
+
+    assert meta.attempts == []
+    assert job.status == "dead" and "template" in job.error and "24 hours" in job.error
+    assert gateway.telemetry.outbound_counts == {("whatsapp", "meta", "needs_template"): 1}
+
+
+async def test_throttling_is_waited_out_longer_than_other_failures(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    meta = gateway.senders["meta"]
+    meta.fail(*[RateLimited("HTTP 429", retry_after=1, code="429")] * 7)
+    [job] = await _answered_but_not_sent(gateway, new_contact(), "halo")
+
+    for _ in range(8):
+        await gateway.dispatch()
+        gateway.clock.set(max(job.next_attempt_at, gateway.clock.now()) + 1)
+
+    assert (job.status, job.attempts) == ("sent", 8)
