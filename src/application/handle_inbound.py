@@ -11,8 +11,10 @@ import enum
 from collections.abc import Sequence
 from typing import Protocol
 
+import msgspec
+
 from application.ports.coordination import Clock, InboundRateLimit, SeenMessages
-from application.ports.storage import InboundStatus, MessageLog, NewInbound, Outbox
+from application.ports.storage import ContactDirectory, InboundStatus, MessageLog, NewInbound, Outbox
 from application.ports.telemetry import Telemetry
 from domain.messages import InboundMessage, WebhookBatch
 
@@ -43,6 +45,7 @@ class HandleInbound:
         *,
         log: MessageLog,
         outbox: Outbox,
+        directory: ContactDirectory,
         seen: SeenMessages,
         rate_limit: InboundRateLimit,
         turns: TurnQueue,
@@ -52,6 +55,7 @@ class HandleInbound:
     ) -> None:
         self._log = log
         self._outbox = outbox
+        self._directory = directory
         self._seen = seen
         self._rate_limit = rate_limit
         self._turns = turns
@@ -64,11 +68,21 @@ class HandleInbound:
         now = self._clock.now()
         if batch.statuses:
             await self._outbox.apply_statuses(batch.statuses, now)
-        outcomes = [await self._screen(message) for message in batch.messages]
-        await self._record(batch.messages, outcomes, now)
-        for message, outcome in zip(batch.messages, outcomes):
+        messages = [await self._canonical(message) for message in batch.messages]
+        outcomes = [await self._screen(message) for message in messages]
+        await self._record(messages, outcomes, now)
+        for message, outcome in zip(messages, outcomes):
             self._telemetry.inbound(message.channel, message.provider, outcome)
         return outcomes
+
+    async def _canonical(self, message: InboundMessage) -> InboundMessage:
+        # One person, one conversation: a BSUID or LID seen beside a phone means that phone.
+        if not message.is_from_user or message.contact.phone is not None:
+            return message
+        contact = await self._directory.resolve(message.contact)
+        if contact == message.contact:
+            return message
+        return msgspec.structs.replace(message, contact=contact, phone=contact.phone)
 
     async def _screen(self, message: InboundMessage) -> InboundOutcome:
         if not message.is_from_user:

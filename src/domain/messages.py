@@ -66,6 +66,9 @@ class InboundMessage(msgspec.Struct, frozen=True, kw_only=True):
     media: tuple[Media, ...] = ()
     location: Location | None = None
     shared_contact: SharedContact | None = None
+    # Other ids of the same person in this payload (a Meta BSUID or a WhatsApp LID beside the
+    # phone): recorded so that a later message carrying only one of them finds this contact.
+    aliases: tuple[ContactId, ...] = ()
     # A provider token the answer must acknowledge (a Telegram callback query id): the
     # first reply of the turn carries it as ``reply_to`` so its sender can answer it.
     ack_token: str | None = None

@@ -22,6 +22,7 @@ from adapters.memory.coordination import (
 from adapters.metrics.prometheus import PrometheusTelemetry
 from adapters.sandbox.senders import SandboxSender
 from adapters.sql.conversations import SqlConversationStore
+from adapters.sql.directory import SqlContactDirectory
 from adapters.sql.database import Database, open_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
@@ -121,6 +122,7 @@ class Storage(containers.DeclarativeContainer):
     outbox = providers.Singleton(SqlOutbox, database)
     leads = providers.Singleton(SqlLeadQuery, database)
     transcripts = providers.Singleton(SqlTranscriptQuery, database)
+    directory = providers.Singleton(SqlContactDirectory, database)
 
 
 class Channels(containers.DeclarativeContainer):
@@ -191,6 +193,7 @@ class Core(containers.DeclarativeContainer):
         HandleInbound,
         log=storage.message_log,
         outbox=storage.outbox,
+        directory=storage.directory,
         seen=seen,
         rate_limit=rate_limit,
         turns=scheduler,

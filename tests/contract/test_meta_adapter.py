@@ -213,6 +213,8 @@ def test_text_message_becomes_one_inbound_message() -> None:
             text="Hi, I want to order",
             profile_name="Ana",
             phone="+5511988887777",
+            # The payload names the BSUID too: kept, so that a BSUID-only message finds Ana.
+            aliases=(ContactId(channel="whatsapp", value="bsuid:BR.1502576394655843"),),
         ),
     )
     assert batch.messages[0].is_from_user

@@ -30,6 +30,7 @@ from sqlalchemy.pool import NullPool
 
 from adapters.sql.codec import decode_event
 from adapters.sql.conversations import SqlConversationStore
+from adapters.sql.directory import SqlContactDirectory
 from adapters.sql.database import AsyncDriverDatabase, Database, open_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
@@ -38,6 +39,7 @@ from adapters.sql.outbox import SqlOutbox
 from adapters.sql.schema import events, inbound_messages, metadata, outbox
 from adapters.sql.transcripts import SqlTranscriptQuery
 from application.ports.storage import (
+    ContactDirectory,
     ConversationStore,
     DeliveryOutcome,
     DeliveryResult,
@@ -67,6 +69,7 @@ from domain.messages import (
     TextReply,
 )
 from fakes import (
+    FakeContactDirectory,
     FakeConversationStore,
     FakeDatabase,
     FakeLeadQuery,
@@ -113,6 +116,7 @@ class Stores:
     leads: LeadQuery
     transcripts: TranscriptQuery
     peek: Peek
+    directory: ContactDirectory
 
 
 class FakePeek:
@@ -154,12 +158,12 @@ class SqlPeek:
 def _fake_stores() -> Stores:
     db = FakeDatabase()
     return Stores("fake", FakeMessageLog(db), FakeConversationStore(db), FakeOutbox(db),
-                  FakeLeadQuery(db), FakeTranscriptQuery(db), FakePeek(db))
+                  FakeLeadQuery(db), FakeTranscriptQuery(db), FakePeek(db), FakeContactDirectory(db))
 
 
 def _sql_stores(backend: str, db: Database) -> Stores:
     return Stores(backend, SqlMessageLog(db), SqlConversationStore(db), SqlOutbox(db),
-                  SqlLeadQuery(db), SqlTranscriptQuery(db), SqlPeek(db))
+                  SqlLeadQuery(db), SqlTranscriptQuery(db), SqlPeek(db), SqlContactDirectory(db))
 
 
 def _private_engine(url: str, schema: str, **options: Any) -> AsyncEngine:
@@ -821,3 +825,19 @@ async def test_messages_that_arrived_together_stay_in_their_order(stores: Stores
     entries = await stores.transcripts.transcript(ana.key, 10)
 
     assert [e.text for e in entries] == ["one", "two", "three", "first", "second"]
+
+
+# --- ContactDirectory ----------------------------------------------------------------------
+
+
+async def test_an_alias_recorded_with_a_message_resolves_to_its_contact(stores: Stores) -> None:
+    ana = contact()
+    bsuid = ContactId(channel="whatsapp", value=f"bsuid:ID.{uuid.uuid4().int % 10**16}")
+    stranger = ContactId(channel="whatsapp", value=f"lid:{uuid.uuid4().int % 10**12}")
+    assert await stores.directory.resolve(bsuid) == bsuid
+
+    await stores.log.record([arrived(msgspec.structs.replace(message(ana), aliases=(bsuid,)))])
+
+    assert await stores.directory.resolve(bsuid) == ana
+    assert await stores.directory.resolve(stranger) == stranger
+    assert await stores.directory.resolve(ana) == ana

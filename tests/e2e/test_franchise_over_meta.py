@@ -192,3 +192,19 @@ async def test_leads_are_paged_with_a_next_link(gateway: Gateway) -> None:
     assert len(first["items"]) == 2 and first["next"]
     second = (await gateway.admin("GET", first["next"])).json()
     assert len(second["items"]) == 1 and second["next"] is None
+
+
+async def test_a_message_with_only_the_business_scoped_id_continues_the_phone_contacts_conversation(
+    gateway: Gateway,
+) -> None:
+    bsuid = "ID.1502576394655843"
+    await gateway.say(ANA, wa.text(ANA, "halo", user_id=bsuid))
+    before = len(gateway.sent())
+    assert await gateway.post_webhook(wa.text_from_username(bsuid, "1")) == 200
+    await gateway.providers.wait_for_requests(before + 1, path=gateway.graph_path)
+    form_request = gateway.sent()[-1]
+    assert form_request.get("recipient") == bsuid and "to" not in form_request
+    assert "Sumber" in _body_text(form_request)
+
+    [lead] = (await gateway.admin("GET", "/api/v1/leads")).json()["items"]
+    assert lead["contact"]["phone"] == f"+{ANA}" and lead["state"] == "FORM_SENT"

@@ -45,9 +45,24 @@ def _message(wa_id: str, name: str, message: dict[str, Any]) -> bytes:
     })
 
 
-def text(wa_id: str, body: str, *, wamid: str | None = None, name: str = "Ana") -> bytes:
-    """A text message."""
-    return _message(wa_id, name, {"id": wamid or new_wamid(), "type": "text", "text": {"body": body}})
+def text(wa_id: str, body: str, *, wamid: str | None = None, name: str = "Ana", user_id: str | None = None) -> bytes:
+    """A text message (``user_id``: the sender's business-scoped id too, as Meta adds it)."""
+    message = {"id": wamid or new_wamid(), "type": "text", "text": {"body": body}}
+    if user_id is None:
+        return _message(wa_id, name, message)
+    return _envelope({
+        "contacts": [{"profile": {"name": name}, "wa_id": wa_id, "user_id": user_id}],
+        "messages": [{"from": wa_id, "from_user_id": user_id, "timestamp": str(int(time.time())), **message}],
+    })
+
+
+def text_from_username(user_id: str, body: str, *, name: str = "Ana") -> bytes:
+    """A text from a user Meta identifies only by the business-scoped id (no phone number)."""
+    return _envelope({
+        "contacts": [{"profile": {"name": name}, "user_id": user_id}],
+        "messages": [{"from_user_id": user_id, "id": new_wamid(), "timestamp": str(int(time.time())),
+                      "type": "text", "text": {"body": body}}],
+    })
 
 
 def button_reply(wa_id: str, button_id: str, title: str, *, name: str = "Ana") -> bytes:

@@ -30,6 +30,7 @@ from application.ports.storage import (
     TranscriptEntry,
     TurnOutcome,
 )
+from domain.contacts import ContactId
 from domain.conversations import Conversation
 from domain.events import Event
 from domain.lead_form import FIELDS
@@ -135,6 +136,7 @@ class FakeDatabase:
     events: list[EventRow] = field(default_factory=list)
     leads: dict[tuple[str, float], LeadRow] = field(default_factory=dict)
     pending_statuses: list[DeliveryStatus] = field(default_factory=list)
+    aliases: dict[str, ContactId] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -195,19 +197,35 @@ class FakeMessageLog:
         return list(keys)[:limit]
 
     def _upsert_contact(self, item: NewInbound) -> None:
-        # As the SQL adapter: the latest message's details win, even an absent profile name.
+        # As the SQL adapter: the latest message's details win, but an absent name or number
+        # never erases a known one; its aliases point at this contact.
         message = item.message
         old = self.db.contacts.get(message.contact.key)
+        for alias in message.aliases:
+            self.db.aliases[alias.key] = message.contact
         self.db.contacts[message.contact.key] = ContactRow(
             key=message.contact.key,
             channel=message.channel.value,
-            phone=message.phone or message.contact.phone,
-            name=message.profile_name,
+            phone=message.phone or message.contact.phone or (old.phone if old else None),
+            name=message.profile_name or (old.name if old else None),
             provider=message.provider,
             address=message.reply_address,
             last_inbound_at=item.arrived_at,
             created_at=old.created_at if old else item.arrived_at,
         )
+
+
+class FakeContactDirectory:
+    """The ``ContactDirectory`` port over the fake database's aliases."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def resolve(self, contact: ContactId) -> ContactId:
+        """The contact this id was recorded as an alias of, else the id itself."""
+        if contact.phone is not None:
+            return contact
+        return self.db.aliases.get(contact.key, contact)
 
 
 class FakeConversationStore:

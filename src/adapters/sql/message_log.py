@@ -11,7 +11,7 @@ from adapters.sql.codec import encode
 from adapters.sql.database import Database
 from adapters.sql.engine import upsert
 from adapters.sql.group_commit import GroupCommit
-from adapters.sql.schema import contacts, inbound_messages
+from adapters.sql.schema import contact_aliases, contacts, inbound_messages
 from application.ports.storage import InboundStatus, NewInbound
 
 
@@ -43,7 +43,21 @@ class SqlMessageLog:
 
     def _store(self, conn: Connection, items: list[NewInbound]) -> set[tuple[str, str]]:
         self._upsert_contacts(conn, items)
+        self._record_aliases(conn, items)
         return self._insert_messages(conn, items)
+
+    def _record_aliases(self, conn: Connection, items: list[NewInbound]) -> None:
+        rows = {
+            alias.key: {"alias_key": alias.key, "contact_key": item.message.contact.key, "created_at": item.arrived_at}
+            for item in items for alias in item.message.aliases
+        }
+        if not rows:
+            return
+        statement = upsert(self._db.dialect, contact_aliases)
+        statement = statement.on_conflict_do_update(
+            index_elements=[contact_aliases.c.alias_key], set_={"contact_key": statement.excluded.contact_key}
+        )
+        conn.execute(statement, list(rows.values()))
 
     def _upsert_contacts(self, conn: Connection, items: list[NewInbound]) -> None:
         latest = {item.message.contact.key: item for item in items}

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import msgspec
 
+from domain.contacts import ContactId
 from domain.conversations import Conversation
 from domain.events import Event
 from domain.messages import Channel, DeliveryStatus, InboundMessage, Reply
@@ -98,6 +99,14 @@ class MessageLog(Protocol):
 
     async def contacts_waiting(self, arrived_before: float, limit: int) -> list[str]:
         """Contacts with messages that arrived before the time and still wait for the bot."""
+        ...
+
+
+class ContactDirectory(Protocol):
+    """Which contact an id belongs to, when a person has several (a phone, a BSUID, a LID)."""
+
+    async def resolve(self, contact: ContactId) -> ContactId:
+        """The contact this id was recorded as an alias of, else the id itself."""
         ...
 
 

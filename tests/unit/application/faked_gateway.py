@@ -22,6 +22,7 @@ from fakes import (
     FakeConversationStore,
     FakeDatabase,
     FakeLeadQuery,
+    FakeContactDirectory,
     FakeMessageLog,
     FakeOutbox,
     FakeSender,
@@ -54,6 +55,7 @@ class Gateway:
         self.container = container = build_container(self.settings)
         storage, core = container.storage, container.core
         storage.message_log.override(providers.Object(FakeMessageLog(self.db)))
+        storage.directory.override(providers.Object(FakeContactDirectory(self.db)))
         storage.conversations.override(providers.Object(self.store))
         storage.outbox.override(providers.Object(self.outbox))
         storage.leads.override(providers.Object(FakeLeadQuery(self.db)))

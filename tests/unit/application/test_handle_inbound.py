@@ -175,3 +175,16 @@ async def test_delivery_statuses_in_a_webhook_reach_the_outbox(
 
     assert job.delivery == "read"
     assert gateway.telemetry.inbound_counts == {("whatsapp", "meta", "accepted"): 1}
+
+
+async def test_a_lid_seen_beside_a_phone_is_that_contact_when_it_comes_alone(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    ana = new_contact()
+    lid = ContactId(channel="whatsapp", value="lid:123456789")
+    await gateway.receive(gateway.message("halo", contact=ana, aliases=(lid,)))
+
+    assert await gateway.receive(gateway.message("1", contact=lid, reply_address="123456789@lid")) == [ACCEPTED]
+
+    assert [row.message.text for row in gateway.db.inbound_for(ana.key)] == ["halo", "1"]
+    assert gateway.db.inbound_for(lid.key) == []

@@ -156,6 +156,7 @@ def _inbound(
         received_at=_seconds(message.timestamp, now),
         profile_name=card.profile.name if card is not None and card.profile is not None else None,
         phone=contact.phone,
+        aliases=_aliases(contact, user_id),
         **content,
     )
 
@@ -175,6 +176,16 @@ def _identify(wa_id: str | None, user_id: str | None) -> ContactId | None:
         except InvalidContactId:
             continue
     return None
+
+
+def _aliases(contact: ContactId, user_id: str | None) -> tuple[ContactId, ...]:
+    """The BSUID beside a phone: a later message with only the BSUID is the same contact."""
+    if contact.phone is None or not user_id:
+        return ()
+    try:
+        return (meta_contact(None, user_id),)
+    except InvalidContactId:
+        return ()
 
 
 def _delivery_status(status: Status, now: float) -> DeliveryStatus | None:

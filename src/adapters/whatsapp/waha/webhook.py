@@ -139,7 +139,8 @@ def _inbound(message: Message, me: ContactId | None, at: float) -> InboundMessag
     chat = _chat(message, me)
     kind = classify_whatsapp_chat(chat)
     sender = _sender(message, data, chat, kind)
-    contact = preferred(same_person(sender, _alternatives(data)))
+    identities = same_person(sender, _alternatives(data))
+    contact = preferred(identities)
     from_me = message.fromMe or (me is not None and contact == me)
     if contact is None:
         if kind is ChatKind.USER:
@@ -160,6 +161,7 @@ def _inbound(message: Message, me: ContactId | None, at: float) -> InboundMessag
         received_at=_seconds(message.timestamp, at),
         profile_name=None if from_me else _profile_name(data),
         phone=contact.phone,
+        aliases=tuple(other for other in identities if other != contact),
         **message_content(message, data),
     )
 
