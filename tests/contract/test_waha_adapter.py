@@ -185,6 +185,7 @@ def test_text_message_from_a_phone_becomes_one_inbound_message() -> None:
         text="Hi, I want to order",
         profile_name="Ana",
         phone="+5511988887777",
+        ack_token="false_5511988887777@c.us_3EB0A1B2C3",  # the reply marks it seen
     )
     assert inbound.is_from_user
 
@@ -590,10 +591,18 @@ async def test_an_address_that_names_no_chat_is_refused_without_a_request(
     assert caught.value.code == "address" and waha.requests == []
 
 
-async def test_reply_to_quotes_the_users_message(sender: WahaSender, waha: ProviderServer) -> None:
-    quoted = "false_5511988887777@c.us_3EB0A1B2C3"
-    await sender.send(outbound(TextReply(text="Got it"), reply_to=quoted))
-    assert waha.requests[0].json == {**TO_ANA, "text": "Got it", "reply_to": quoted}
+async def test_the_answered_message_is_marked_seen_before_the_reply(sender: WahaSender, waha: ProviderServer) -> None:
+    answered = "false_5511988887777@c.us_3EB0A1B2C3"
+    await sender.send(outbound(TextReply(text="Got it"), reply_to=answered))
+    assert sent(waha) == [("/api/sendSeen", {**TO_ANA, "messageIds": [answered]}),
+                          ("/api/sendText", {**TO_ANA, "text": "Got it"})]
+
+
+async def test_a_failure_to_mark_seen_never_stops_the_reply(sender: WahaSender, waha: ProviderServer) -> None:
+    waha.script("/api/sendSeen", [Response(500, {"error": "engine busy"})])
+    receipt = await sender.send(outbound(TextReply(text="Got it"), reply_to="false_x_Q"))
+    assert [path for path, _ in sent(waha)] == ["/api/sendSeen", "/api/sendText"]
+    assert receipt.provider_message_id == sent_id(waha.requests[1])
 
 
 @pytest.mark.parametrize(
@@ -614,11 +623,10 @@ async def test_long_text_is_split_in_order_and_receipt_names_the_first_part(
     sender: WahaSender, waha: ProviderServer
 ) -> None:
     text = "\n\n".join(f"Paragraph {n}. " + "word " * 299 + "word" for n in range(6))
-    receipt = await sender.send(outbound(TextReply(text=text), reply_to="false_x_Q"))
+    receipt = await sender.send(outbound(TextReply(text=text)))
     bodies = [request.json for request in waha.requests]
     assert len(bodies) > 1 and all(len(b["text"]) <= 4096 for b in bodies)
     assert "\n\n".join(b["text"] for b in bodies) == text
-    assert bodies[0]["reply_to"] == "false_x_Q" and all("reply_to" not in b for b in bodies[1:])
     assert [r.received_at for r in waha.requests] == sorted(r.received_at for r in waha.requests)
     assert receipt.provider_message_id == sent_id(waha.requests[0])
 

@@ -51,7 +51,8 @@ class WahaSender:
 
     A text past 4,096 characters goes as several messages, in order, each awaited before the
     next; the receipt names the first. A failure part-way raises, so a retry resends the parts
-    that had gone out. ``reply_to`` quotes the user's message on the first part only.
+    that had gone out. ``reply_to`` names the user's message the reply answers: it is marked
+    seen first (WAHA's anti-ban advice), and a failure to mark it never stops the reply.
     """
 
     provider = "waha"
@@ -78,13 +79,20 @@ class WahaSender:
         calls = render_reply(message.reply)
         if not calls:
             raise PermanentFailure("the reply is empty: nothing to send")
+        if message.reply_to:
+            await self._try_mark_seen(chat_id, message.reply_to)
         first: SendReceipt | None = None
         for call in calls:
-            quote = {"reply_to": message.reply_to} if message.reply_to and first is None else {}
-            receipt = await self._call(call, chat_id, quote)
+            receipt = await self._call(call, chat_id, {})
             first = receipt if first is None else first
         assert first is not None  # calls is not empty
         return first
+
+    async def _try_mark_seen(self, chat_id: str, message_id: str) -> None:
+        try:
+            await self.mark_seen(chat_id, message_id)
+        except SendFailed as exc:
+            _log.info("WAHA did not mark %s seen (%s); replying anyway", message_id, exc)
 
     async def mark_seen(self, chat_id: str, message_id: str, *, participant: str | None = None) -> None:
         """Blue ticks for a message (WAHA's anti-ban advice: seen before answering).

@@ -162,6 +162,8 @@ def _inbound(message: Message, me: ContactId | None, at: float) -> InboundMessag
         profile_name=None if from_me else _profile_name(data),
         phone=contact.phone,
         aliases=tuple(other for other in identities if other != contact),
+        # The reply marks this message seen before it goes out (WahaSender).
+        ack_token=message.id if kind is ChatKind.USER and not from_me else None,
         **message_content(message, data),
     )
 
