@@ -107,6 +107,7 @@ class Worker:
         cooldown_seconds: float,
         run_turns: bool = True,
         sweep_every: float = 2.0,
+        sweep_grace: float = 1.0,
         poll_every: float = 0.25,
         claim_lease: float = 120.0,
         linger: float = 0.005,
@@ -120,6 +121,7 @@ class Worker:
         self._cooldown = cooldown_seconds
         self._run_turns = run_turns
         self._sweep_every = sweep_every
+        self._sweep_grace = sweep_grace
         self._poll_every = poll_every
         self._claim_lease = claim_lease
         self._linger = linger
@@ -161,7 +163,7 @@ class Worker:
 
     async def _sweep(self) -> None:
         now = self._clock.now()
-        for key in await self._log.contacts_waiting(now - self._cooldown - 1.0, 1000):
+        for key in await self._log.contacts_waiting(now - self._cooldown - self._sweep_grace, 1000):
             self._scheduler.due(key, now)
 
     async def _recover(self) -> None:

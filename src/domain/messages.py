@@ -97,6 +97,9 @@ class DeliveryStatus(msgspec.Struct, frozen=True, kw_only=True):
     state: DeliveryState
     at: float
     error_code: str | None = None
+    # Our own reference the provider echoes (Meta's biz_opaque_callback_data, a Twilio
+    # callback URL's query): it ties a report to a send whose answer was lost.
+    tracker: str | None = None
 
 
 class WebhookBatch(msgspec.Struct, frozen=True, kw_only=True):
@@ -187,6 +190,19 @@ def free_form_allowed(channel: Channel, last_inbound_at: float | None, now: floa
     if channel is not Channel.WHATSAPP or last_inbound_at is None:
         return True
     return now - last_inbound_at < WHATSAPP_WINDOW_SECONDS
+
+
+def outbox_tracker(outbox_id: int) -> str:
+    """The reference a send carries so that its provider's reports name the outbox job."""
+    return f"chatgate:{outbox_id}"
+
+
+def tracked_outbox_id(tracker: str | None) -> int | None:
+    """The outbox job a provider's echoed reference names, if it is one of ours."""
+    if not tracker or not tracker.startswith("chatgate:"):
+        return None
+    number = tracker.removeprefix("chatgate:")
+    return int(number) if number.isdigit() else None
 
 
 class OutboundMessage(msgspec.Struct, frozen=True, kw_only=True):

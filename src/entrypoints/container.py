@@ -40,7 +40,7 @@ from application.pacing import SendPacer
 from application.ports.channels import ChannelSender
 from application.process_turns import AdminChannel, ProcessTurns
 from application.turns import TurnRules
-from application.worker import Signal, TurnScheduler, Worker
+from application.worker import NoTurnQueue, Signal, TurnScheduler, Worker
 from domain.bots import bot_named
 from entrypoints.settings import Settings
 
@@ -176,6 +176,13 @@ class Core(containers.DeclarativeContainer):
         InMemoryInboundRateLimit, per_minute=settings.provided.limits.rate_limit_per_minute
     )
     scheduler = providers.Singleton(TurnScheduler, clock)
+    # A serve that leaves turns to `chatgate worker` schedules none itself: the worker's
+    # frequent sweep of the database finds them.
+    turn_queue = providers.Selector(
+        providers.Callable(lambda settings: "here" if settings.worker.in_serve else "elsewhere", settings),
+        here=scheduler,
+        elsewhere=providers.Singleton(NoTurnQueue),
+    )
     outbox_ready = providers.Singleton(Signal)
     bot = providers.Singleton(lambda settings: bot_named(settings.bot.name), settings)
     rules = providers.Singleton(
@@ -196,7 +203,7 @@ class Core(containers.DeclarativeContainer):
         directory=storage.directory,
         seen=seen,
         rate_limit=rate_limit,
-        turns=scheduler,
+        turns=turn_queue,
         clock=clock,
         telemetry=telemetry,
         cooldown_seconds=settings.provided.limits.cooldown_seconds,
@@ -234,6 +241,7 @@ class Core(containers.DeclarativeContainer):
         clock=clock,
         outbox_ready=outbox_ready,
         cooldown_seconds=settings.provided.limits.cooldown_seconds,
+        claim_lease=settings.provided.worker.claim_lease_seconds,
     )
 
 

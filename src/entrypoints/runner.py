@@ -12,6 +12,8 @@ from entrypoints.settings import Settings
 async def run_worker(settings: Settings) -> None:
     """Run the background loops until SIGTERM or SIGINT."""
     container = build_container(settings)
+    # Alone, the worker learns of new messages only from the database: sweep it often.
+    container.core.worker.add_kwargs(sweep_every=0.1, sweep_grace=0.0)
     await container.init_resources()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -98,6 +98,8 @@ class WorkerSettings(_Section, rename=_prefixed("worker")):
 
     #: Whether `chatgate serve` also runs the dispatcher and the scheduler.
     in_serve: bool = True
+    #: Seconds a claimed send may stay unfinished before another worker takes it over.
+    claim_lease_seconds: Annotated[float, Meta(gt=0, le=86_400, description="a number of seconds above 0")] = 120.0
 
 
 class BotSettings(_Section, rename={"name": "bot"}):

@@ -502,7 +502,9 @@ def interactive(kind: str, body: str, action: dict, **extra: dict) -> dict:
     return {**RECIPIENT, "type": "interactive", "interactive": content}
 
 
-RECIPIENT = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "5511988887777"}
+# Every send's first message carries its outbox job's tracker, echoed in its status webhooks.
+RECIPIENT = {"messaging_product": "whatsapp", "recipient_type": "individual", "to": "5511988887777",
+             "biz_opaque_callback_data": "chatgate:1"}
 HI = TextReply(text="Hi")
 
 
@@ -636,6 +638,24 @@ async def test_image_and_document_go_by_link_with_caption(sender: MetaSender, gr
             "document": {"link": invoice, "caption": "Your invoice", "filename": "invoice-42.pdf"},
         },
     ]
+
+
+async def test_only_the_first_part_of_a_split_text_carries_the_tracker(
+    sender: MetaSender, graph: ProviderServer
+) -> None:
+    await sender.send(outbound(TextReply(text="word " * 2000)))
+    trackers = [r.json.get("biz_opaque_callback_data") for r in graph.requests]
+    assert len(trackers) > 1 and trackers[0] == "chatgate:1" and set(trackers[1:]) == {None}
+
+
+def test_a_status_echoes_the_tracker_of_the_send_it_reports_on() -> None:
+    body = json.dumps({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{
+        "field": "messages", "value": {"messaging_product": "whatsapp", "metadata": {
+            "display_phone_number": "15550001111", "phone_number_id": "106540352242922"},
+            "statuses": [{"id": "wamid.OUT=", "status": "sent", "timestamp": "1760000000",
+                          "recipient_id": "5511988887777", "biz_opaque_callback_data": "chatgate:42"}]}}]}]})
+    [status] = parse_webhook(body.encode(), now=NOW).statuses
+    assert status.tracker == "chatgate:42"
 
 
 @pytest.mark.parametrize("address", ["bsuid:US.13491208655302741918", "US.13491208655302741918"])

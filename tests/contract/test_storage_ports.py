@@ -707,6 +707,21 @@ async def test_a_status_that_beats_the_send_answer_is_applied_once_the_id_is_sto
     assert (await stores.peek.job(job_id)).delivery == "delivered"
 
 
+async def test_a_report_naming_a_job_whose_answer_was_lost_marks_it_sent_and_it_is_never_resent(
+    stores: Stores,
+) -> None:
+    await enqueue(stores, lane(), "hello")
+    [job] = await stores.outbox.claim(NOW, 10)  # the worker dies mid-send: no finish()
+    wamid = f"wamid.{uuid.uuid4().hex}"
+    report = msgspec.structs.replace(status(wamid, DeliveryState.SENT), tracker=f"chatgate:{job.id}")
+
+    await stores.outbox.apply_statuses([report], NOW + 5)
+
+    assert await stores.outbox.recover(claimed_before=NOW + 200, now=NOW + 300) == 0
+    assert await stores.outbox.claim(NOW + 300, 10) == []
+    assert (await stores.peek.job(job.id)).provider_message_id == wamid
+
+
 async def test_pending_count_counts_waiting_and_in_flight_jobs(stores: Stores) -> None:
     assert await stores.outbox.pending_count() == 0
     await enqueue(stores, lane(), "one", "two")

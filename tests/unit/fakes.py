@@ -35,6 +35,7 @@ from domain.conversations import Conversation
 from domain.events import Event
 from domain.lead_form import FIELDS
 from domain.messages import (
+    tracked_outbox_id,
     Channel,
     DeliveryState,
     DeliveryStatus,
@@ -366,10 +367,17 @@ class FakeOutbox:
     async def apply_statuses(self, statuses: Sequence[DeliveryStatus], now: float) -> None:
         """Record providers' delivery reports; one for a message not yet known waits for it."""
         for status in statuses:
+            self._reconcile(status, now)
             if not self._rows_of(status):
                 self.db.pending_statuses.append(status)
             for row in self._rows_of(status):
                 _advance(row, status, now)
+
+    def _reconcile(self, status: DeliveryStatus, now: float) -> None:
+        row = self.db.outbox.get(tracked_outbox_id(status.tracker) or -1)
+        if row and row.provider == status.provider and row.provider_message_id is None and row.status in _OPEN:
+            row.status, row.provider_message_id, row.delivery, row.error = "sent", status.provider_message_id, "sent", None
+            row.updated_at = now
 
     def _rows_of(self, status: DeliveryStatus) -> list[OutboxRow]:
         return [row for row in self.db.outbox.values()

@@ -16,7 +16,7 @@ from application.ports.storage import (
     OutboxKind,
     OutboxRecord,
 )
-from domain.messages import Channel, DeliveryState, DeliveryStatus
+from domain.messages import Channel, DeliveryState, DeliveryStatus, tracked_outbox_id
 
 # A status report only ever moves a message forward: a late "sent" never undoes "read".
 _RANK = {DeliveryState.QUEUED: 0, DeliveryState.SENT: 1, DeliveryState.DELIVERED: 2,
@@ -138,11 +138,27 @@ def _recover(conn: Connection, claimed_before: float, now: float) -> int:
 
 def _apply_statuses(conn: Connection, statuses: Sequence[DeliveryStatus], now: float) -> None:
     for status in statuses:
+        _reconcile(conn, status, now)
         if not _apply(conn, status, now) and not _known(conn, status):
             conn.execute(pending_statuses.insert().values(
                 provider=status.provider, provider_message_id=status.provider_message_id,
                 state=status.state.value, error_code=status.error_code, at=status.at,
             ))
+
+
+def _reconcile(conn: Connection, status: DeliveryStatus, now: float) -> None:
+    """A report naming one of our jobs proves the send arrived, though its answer was lost:
+    the job is sent, never again (a claim that was recovered, or a retry after a timeout)."""
+    outbox_id = tracked_outbox_id(status.tracker)
+    if outbox_id is None:
+        return
+    conn.execute(
+        update(outbox)
+        .where(outbox.c.id == outbox_id, outbox.c.provider == status.provider,
+               outbox.c.provider_message_id.is_(None), outbox.c.status.in_(_OPEN))
+        .values(status="sent", provider_message_id=status.provider_message_id, delivery="sent",
+                error=None, updated_at=now)
+    )
 
 
 def _apply_waiting(conn: Connection, message_ids: list[str], now: float) -> None:

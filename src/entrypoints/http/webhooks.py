@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import time
 
+import msgspec
+
 from litestar import Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import HTTPException, NotAuthorizedException, PermissionDeniedException
@@ -16,7 +18,7 @@ from litestar.handlers import HTTPRouteHandler
 from adapters.telegram import bot_api
 from adapters.whatsapp import meta, twilio_wa, waha
 from application.handle_inbound import HandleInbound
-from domain.messages import WebhookBatch
+from domain.messages import WebhookBatch, outbox_tracker
 from entrypoints.settings import MetaSettings, Settings, TelegramSettings, WahaSettings
 
 # What Twilio expects back when we answer through the REST API instead (PROVIDERS.md 1.1).
@@ -87,8 +89,17 @@ def twilio_routes(settings: Settings) -> list[HTTPRouteHandler]:
 
     @post("/webhooks/twilio/status", status_code=200)
     async def twilio_status(request: Request, handle_inbound: NamedDependency[HandleInbound]) -> Response[bytes]:
-        """Twilio's delivery status callbacks."""
-        return await accept(handle_inbound, twilio_wa.parse_status_callback, await signed_form(request))
+        """Twilio's delivery status callbacks (the URL's ``outbox`` query names our job)."""
+        form = await signed_form(request)
+        outbox_id = request.query_params.get("outbox", "")
+        tracker = outbox_tracker(int(outbox_id)) if outbox_id.isdigit() else None
+
+        def parse(form: dict[str, list[str]], now: float) -> WebhookBatch:
+            batch = twilio_wa.parse_status_callback(form, now=now)
+            statuses = tuple(msgspec.structs.replace(s, tracker=tracker) for s in batch.statuses)
+            return msgspec.structs.replace(batch, statuses=statuses)
+
+        return await accept(handle_inbound, parse, form)
 
     return [twilio_webhook, twilio_status]
 

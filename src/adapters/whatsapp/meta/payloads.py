@@ -137,6 +137,7 @@ class Status(msgspec.Struct, frozen=True):
     timestamp: str | int | None = None
     recipient_id: str | None = None
     errors: list[ErrorObject] = []
+    biz_opaque_callback_data: str | None = None
 
 
 class Value(msgspec.Struct, frozen=True):

@@ -28,7 +28,7 @@ from application.ports.channels import (
     SendReceipt,
     TemporaryFailure,
 )
-from domain.messages import OutboundMessage
+from domain.messages import OutboundMessage, outbox_tracker
 
 from .payloads import ErrorResponse, SendResponse
 from .rendering import render_reply
@@ -81,8 +81,12 @@ class MetaSender:
         first: SendReceipt | None = None
         for part in parts:
             body = {**envelope, **part}
-            if message.reply_to and first is None:
-                body["context"] = {"message_id": message.reply_to}
+            if first is None:
+                # Echoed in this message's status webhooks: a send whose answer was lost is
+                # recognised by it, and never sent twice (PROVIDERS.md 2.4).
+                body["biz_opaque_callback_data"] = outbox_tracker(message.outbox_id)
+                if message.reply_to:
+                    body["context"] = {"message_id": message.reply_to}
             receipt = await self._post(_ENCODER.encode(body))
             if first is None:
                 first = receipt

@@ -201,6 +201,7 @@ def _delivery_status(status: Status, now: float) -> DeliveryStatus | None:
         state=state,
         at=_seconds(status.timestamp, now),
         error_code=error_code,
+        tracker=status.biz_opaque_callback_data,
     )
 
 

@@ -90,7 +90,9 @@ class TwilioSender:
             raise PermanentFailure("the reply is empty: nothing to send")
         first: SendReceipt | None = None
         for part in parts:
-            receipt = await self._create(to, part)
+            # The first part's callbacks name the outbox job: a send whose answer was lost is
+            # recognised by its status callback, and never sent twice.
+            receipt = await self._create(to, part, message.outbox_id if first is None else None)
             if first is None:
                 first = receipt
         assert first is not None  # parts is not empty
@@ -102,10 +104,10 @@ class TwilioSender:
         if own is not None:
             await own.close()
 
-    async def _create(self, to: str, part: MessageParams) -> SendReceipt:
+    async def _create(self, to: str, part: MessageParams, outbox_id: int | None) -> SendReceipt:
         params = dict(part, to=to, from_=self._from)
         if self._status_callback:
-            params["status_callback"] = self._status_callback
+            params["status_callback"] = _tracked(self._status_callback, outbox_id)
         try:
             # AsyncTwilioHttpClient ignores its own ``timeout``: bound the whole call here.
             async with asyncio.timeout(self._timeout):
@@ -169,3 +171,10 @@ def _integer(value: object) -> int | None:
         return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
+
+
+def _tracked(callback: str, outbox_id: int | None) -> str:
+    """The status-callback URL, naming the outbox job in its query when there is one."""
+    if outbox_id is None:
+        return callback
+    return f"{callback}{'&' if '?' in callback else '?'}outbox={outbox_id}"

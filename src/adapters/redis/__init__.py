@@ -1,0 +1,1 @@
+"""Coordination on Redis: locks, de-duplication and rate limits shared by several instances."""

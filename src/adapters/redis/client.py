@@ -1,0 +1,61 @@
+"""The Redis client of the coordination adapters: fails fast, never hangs.
+
+Short socket and connect timeouts and one immediate reconnect (a pooled connection may be
+stale after a restart), never a backoff: an outage must show up in well under a second, so
+that ``resilient`` can fall back while the message is still being handled. redis-py's default
+(ten retries with a backoff) would hold each call for seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+
+log = logging.getLogger(__name__)
+
+
+def redis_client(url: str, *, timeout: float = 0.5, health_check_interval: float = 15.0) -> Redis:
+    """A pooled client for ``url``; no I/O until the first command."""
+    return Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        health_check_interval=health_check_interval,
+        # Timeouts are never retried (redis-py 6 deprecated ``retry_on_timeout=False`` for
+        # exactly this: the Retry's errors decide); a refused or reset connection once.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
+    )
+
+
+@asynccontextmanager
+async def open_redis(url: str, **options: float) -> AsyncIterator[Redis]:
+    """The client for the block, its pool closed after."""
+    client = redis_client(url, **options)
+    try:
+        yield client
+    finally:
+        await close_redis(client)
+
+
+async def close_redis(client: Redis) -> None:
+    """Close the client's pool; a server already gone is no error at shutdown."""
+    try:
+        await client.aclose()
+    except (RedisError, OSError) as exc:
+        log.debug("closing the Redis client: %s", exc)
+
+
+async def ping(client: Redis, timeout: float = 1.0) -> bool:
+    """True when Redis answers a PING in time (for ``/ready``)."""
+    try:
+        return bool(await asyncio.wait_for(client.ping(), timeout))
+    except (RedisError, OSError, asyncio.TimeoutError):
+        return False

@@ -1,0 +1,32 @@
+"""``SeenMessages`` on Redis: one key per provider message id, expiring after a day."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from redis.asyncio import Redis
+
+
+class RedisSeenMessages:
+    """Recently recorded provider message ids, shared by every instance."""
+
+    def __init__(self, client: Redis, *, ttl_seconds: int = 24 * 3600, prefix: str = "chatgate:seen:") -> None:
+        self._client = client
+        self._ttl = max(1, int(ttl_seconds))
+        self._prefix = prefix
+
+    def _key(self, provider: str, message_id: str) -> str:
+        return f"{self._prefix}{provider}:{message_id}"
+
+    async def known(self, provider: str, message_id: str) -> bool:
+        """True when this provider message id was recorded within the TTL."""
+        return bool(await self._client.exists(self._key(provider, message_id)))
+
+    async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
+        """Note (provider, message id) pairs as recorded, in one round trip."""
+        if not ids:
+            return
+        async with self._client.pipeline(transaction=False) as pipe:
+            for provider, message_id in ids:
+                pipe.set(self._key(provider, message_id), b"1", ex=self._ttl)
+            await pipe.execute()
