@@ -856,3 +856,18 @@ async def test_an_alias_recorded_with_a_message_resolves_to_its_contact(stores: 
     assert await stores.directory.resolve(bsuid) == ana
     assert await stores.directory.resolve(stranger) == stranger
     assert await stores.directory.resolve(ana) == ana
+
+
+async def test_concurrent_claims_never_take_one_job_twice_nor_two_of_one_lane(stores: Stores) -> None:
+    lanes = [lane() for _ in range(30)]
+    for key in lanes:
+        await enqueue(stores, key, "first", "second")
+
+    claims = await asyncio.gather(*(stores.outbox.claim(NOW, 7) for _ in range(6)))
+
+    taken = [item for claim in claims for item in claim]
+    assert len({item.id for item in taken}) == len(taken)
+    assert len({item.lane for item in taken}) == len(taken)  # never two of one lane
+    assert set(words(taken)) == {"first"} and taken  # only heads; a lane passed over waits its turn
+    later = await stores.outbox.claim(NOW, 100)
+    assert {item.lane for item in taken} | {item.lane for item in later} == set(lanes)

@@ -81,6 +81,9 @@ def _claim(conn: Connection, now: float, limit: int) -> list[OutboxItem]:
         .order_by(outbox.c.id)
         .limit(limit)
     )
+    if conn.dialect.name == "postgresql":
+        # Workers claiming at once pass over each other's rows instead of queueing on them.
+        due = due.with_for_update(skip_locked=True)
     claim = (
         update(outbox)
         .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == "pending")
