@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import msgspec
 
+from application.alerts import AdminChannel
 from application.pacing import SendPacer
 from application.ports.channels import (
     ChannelSender,
@@ -21,7 +22,14 @@ from application.ports.channels import (
     SendFailed,
 )
 from application.ports.coordination import Clock
-from application.ports.storage import DeliveryOutcome, DeliveryResult, Outbox, OutboxItem, OutboxKind
+from application.ports.storage import (
+    DeliveryOutcome,
+    DeliveryResult,
+    NewOutbound,
+    Outbox,
+    OutboxItem,
+    OutboxKind,
+)
 from application.ports.telemetry import Telemetry
 from domain.messages import OutboundMessage, free_form_allowed
 
@@ -57,6 +65,7 @@ class DispatchOutbox:
         outbox: Outbox,
         senders: Mapping[str, ChannelSender],
         pacer: SendPacer,
+        admin: AdminChannel,
         clock: Clock,
         telemetry: Telemetry,
         policy: RetryPolicy = RetryPolicy(),
@@ -66,6 +75,7 @@ class DispatchOutbox:
         self._outbox = outbox
         self._senders = senders
         self._pacer = pacer
+        self._admin = admin
         self._clock = clock
         self._telemetry = telemetry
         self._policy = policy
@@ -78,8 +88,19 @@ class DispatchOutbox:
         if not items:
             return 0
         results = await asyncio.gather(*(self._deliver(item) for item in items))
-        await self._outbox.finish(results, self._clock.now())
+        now = self._clock.now()
+        await self._outbox.finish(results, now)
+        await self._outbox.enqueue(self._alerts(items, results), now)
         return len(items)
+
+    def _alerts(self, items: list[OutboxItem], results: list[DeliveryResult]) -> list[NewOutbound]:
+        # A reply set aside is an operator's business; a failed notice alerts nobody (no loop).
+        return [
+            notice
+            for item, result in zip(items, results)
+            if result.outcome is DeliveryOutcome.DEAD and item.kind is OutboxKind.REPLY
+            for notice in self._admin.undeliverable(item.lane, result.error or "unknown error")
+        ]
 
     async def _deliver(self, item: OutboxItem) -> DeliveryResult:
         sender = self._senders.get(item.provider)

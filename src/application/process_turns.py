@@ -21,37 +21,11 @@ from application.ports.storage import (
     PendingTurn,
     TurnOutcome,
 )
+from application.alerts import AdminChannel
 from application.ports.telemetry import Telemetry
 from application.turns import TurnRules, build_turn
 from domain.conversations import Bot, Conversation
-from domain.events import Event, HandoffRequested, QuestionReceived
-from domain.messages import Channel, MediaReply, Reply, TextReply
-from domain.notices import admin_notice
-
-
-class AdminChannel:
-    """Where operator notices go (a Telegram chat), or nowhere when unset."""
-
-    def __init__(self, chat_id: str | None, provider: str = "telegram_admin") -> None:
-        self.chat_id = chat_id
-        self.provider = provider
-
-    def notices_for(self, events: Sequence[Event]) -> tuple[NewOutbound, ...]:
-        """One outbox job per event an operator must hear about."""
-        if not self.chat_id:
-            return ()
-        return tuple(
-            NewOutbound(
-                kind=OutboxKind.ADMIN_NOTICE,
-                lane="admin",
-                channel=Channel.TELEGRAM,
-                provider=self.provider,
-                address=self.chat_id,
-                reply=TextReply(text=admin_notice(event)),
-            )
-            for event in events
-            if isinstance(event, (HandoffRequested, QuestionReceived))
-        )
+from domain.messages import MediaReply, Reply, TextReply
 
 
 class ProcessTurns:

@@ -25,5 +25,10 @@ def admin_notice(event: Event) -> str:
     raise TypeError(f"no notice for {event!r}")  # pragma: no cover
 
 
+def undeliverable_notice(contact_key: str, error: str) -> str:
+    """A reply was dead-lettered: an operator should look (and may re-queue it)."""
+    return f"📭 A reply to {contact_key} could not be delivered and was set aside: {_clip(error, 200)}"
+
+
 def _clip(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"

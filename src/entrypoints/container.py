@@ -38,7 +38,8 @@ from application.handle_inbound import HandleInbound
 from application.operators import ReleaseConversation
 from application.pacing import SendPacer
 from application.ports.channels import ChannelSender
-from application.process_turns import AdminChannel, ProcessTurns
+from application.alerts import AdminChannel
+from application.process_turns import ProcessTurns
 from application.turns import TurnRules
 from application.worker import NoTurnQueue, Signal, TurnScheduler, Worker
 from domain.bots import bot_named
@@ -228,6 +229,7 @@ class Core(containers.DeclarativeContainer):
         outbox=storage.outbox,
         senders=channels.senders,
         pacer=pacer,
+        admin=admin_channel,
         clock=clock,
         telemetry=telemetry,
     )

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from application.ports.channels import SendFailed, SendReceipt
 from application.ports.coordination import LockTimeout
 from application.ports.storage import (
+    NewOutbound,
     DeliveryOutcome,
     DeliveryResult,
     InboundStatus,
@@ -145,6 +146,17 @@ class FakeDatabase:
 
     # Reading helpers for tests.
 
+    def add_jobs(self, items: Sequence[NewOutbound], at: float) -> None:
+        """New outbox jobs, due at once."""
+        for message in items:
+            row_id = self.next_id()
+            self.outbox[row_id] = OutboxRow(
+                id=row_id, kind=message.kind, lane=message.lane, channel=message.channel,
+                provider=message.provider, address=message.address, reply=message.reply,
+                reply_to=message.reply_to, status="pending", attempts=0,
+                next_attempt_at=at, created_at=at, updated_at=at,
+            )
+
     def lead_of(self, contact_key: str) -> LeadRow:
         """The contact's newest lead (one per conversation)."""
         return max((row for row in self.leads.values() if row.contact_key == contact_key), key=lambda r: r.id)
@@ -269,14 +281,7 @@ class FakeConversationStore:
         for inbound_id in outcome.consumed:
             if inbound_id in self.db.inbound:
                 self.db.inbound[inbound_id].status = InboundStatus.PROCESSED
-        for message in outcome.outbound:
-            row_id = self.db.next_id()
-            self.db.outbox[row_id] = OutboxRow(
-                id=row_id, kind=message.kind, lane=message.lane, channel=message.channel,
-                provider=message.provider, address=message.address, reply=message.reply,
-                reply_to=message.reply_to, status="pending", attempts=0,
-                next_attempt_at=outcome.at, created_at=outcome.at, updated_at=outcome.at,
-            )
+        self.db.add_jobs(outcome.outbound, outcome.at)
         for event in outcome.events:
             self.db.events.append(EventRow(id=self.db.next_id(), contact_key=outcome.contact_key,
                                            event=event, created_at=outcome.at))
@@ -328,6 +333,10 @@ class FakeOutbox:
             row.status, row.attempts, row.claimed_at, row.updated_at = "sending", row.attempts + 1, now, now
         heard = {key: contact.last_inbound_at for key, contact in self.db.contacts.items()}
         return [_item(row, heard.get(row.lane)) for row in due]
+
+    async def enqueue(self, items: Sequence[NewOutbound], now: float) -> None:
+        """Add jobs that no turn produced (operator alerts)."""
+        self.db.add_jobs(items, now)
 
     async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
         """Record what became of claimed jobs."""

@@ -11,6 +11,7 @@ from sqlalchemy import Connection
 from adapters.sql.codec import decode_conversation, decode_inbound, encode, event_kind
 from adapters.sql.database import Database
 from adapters.sql.engine import upsert
+from adapters.sql.outbox import outbox_row
 from adapters.sql.schema import conversations, events, inbound_messages, leads, outbox
 from application.ports.storage import InboundStatus, PendingTurn, StoredInbound, TurnOutcome
 from domain.conversations import Conversation
@@ -138,13 +139,7 @@ class SqlConversationStore:
             )
 
     def _enqueue(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
-        rows = [
-            {"kind": m.kind.value, "lane": m.lane, "channel": m.channel.value, "provider": m.provider,
-             "address": m.address, "payload": encode(m.reply), "reply_to": m.reply_to,
-             "status": "pending", "attempts": 0, "next_attempt_at": o.at,
-             "created_at": o.at, "updated_at": o.at}
-            for o in outcomes for m in o.outbound
-        ]
+        rows = [outbox_row(item, o.at) for o in outcomes for item in o.outbound]
         if rows:
             conn.execute(outbox.insert(), rows)
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 
-from adapters.sql.codec import decode_reply
+from adapters.sql.codec import decode_reply, encode
 from adapters.sql.database import Database
 from adapters.sql.schema import contacts, outbox, pending_statuses
 from application.ports.storage import (
@@ -14,6 +14,7 @@ from application.ports.storage import (
     DeliveryResult,
     OutboxItem,
     OutboxKind,
+    NewOutbound,
     OutboxRecord,
 )
 from domain.messages import Channel, DeliveryState, DeliveryStatus, tracked_outbox_id
@@ -37,6 +38,11 @@ class SqlOutbox:
     async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
         """Record what became of claimed jobs."""
         await self._db.write(lambda conn: _finish(conn, results, now))
+
+    async def enqueue(self, items: Sequence[NewOutbound], now: float) -> None:
+        """Add jobs that no turn produced (operator alerts)."""
+        if items:
+            await self._db.write(lambda conn: conn.execute(outbox.insert(), [outbox_row(item, now) for item in items]))
 
     async def recover(self, claimed_before: float, now: float) -> int:
         """Give claims that were never finished (a crashed worker) back to the queue."""
@@ -213,3 +219,12 @@ def _known(conn: Connection, status: DeliveryStatus) -> bool:
         outbox.c.provider == status.provider, outbox.c.provider_message_id == status.provider_message_id
     ).limit(1)
     return conn.execute(query).first() is not None
+
+
+def outbox_row(item: NewOutbound, now: float) -> dict[str, object]:
+    """The outbox row of a new job, due at once."""
+    return {
+        "kind": item.kind.value, "lane": item.lane, "channel": item.channel.value, "provider": item.provider,
+        "address": item.address, "payload": encode(item.reply), "reply_to": item.reply_to,
+        "status": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now, "updated_at": now,
+    }

@@ -170,6 +170,10 @@ class Outbox(Protocol):
         """Record what became of claimed jobs."""
         ...
 
+    async def enqueue(self, items: Sequence[NewOutbound], now: float) -> None:
+        """Add jobs that no turn produced (operator alerts)."""
+        ...
+
     async def recover(self, claimed_before: float, now: float) -> int:
         """Give claims that were never finished (a crashed worker) back to the queue."""
         ...

@@ -58,7 +58,7 @@ async def test_a_permanent_failure_is_dead_after_one_try(
     assert (job.status, job.attempts) == ("dead", 1)
     assert job.error == "400: recipient is not a WhatsApp user"
     assert len(meta.attempts) == 1 and meta.sent == []
-    assert gateway.telemetry.outbound_counts == {("whatsapp", "meta", "dead"): 1}
+    assert gateway.telemetry.outbound_counts == {("whatsapp", "meta", "dead"): 1, ("telegram", "telegram_admin", "sent"): 1}  # the alert
     assert await gateway.outbox.pending_count() == 0
 
 
@@ -128,8 +128,8 @@ async def test_a_reply_for_a_provider_without_a_sender_is_dead_with_a_clear_erro
     [job] = gateway.db.jobs(lane=ana.key)
     assert (job.status, job.provider) == ("dead", "acme")
     assert job.error is not None and "acme" in job.error and "sender" in job.error
-    assert all(sender.attempts == [] for sender in gateway.senders.values())
-    assert gateway.telemetry.outbound_counts == {("whatsapp", "acme", "dead"): 1}
+    assert all(sender.attempts == [] for name, sender in gateway.senders.items() if name != "telegram_admin")
+    assert gateway.telemetry.outbound_counts == {("whatsapp", "acme", "dead"): 1, ("telegram", "telegram_admin", "sent"): 1}
 
 
 async def test_a_reply_outside_whatsapps_24_hour_window_is_not_attempted_and_needs_a_template(
@@ -143,7 +143,7 @@ async def test_a_reply_outside_whatsapps_24_hour_window_is_not_attempted_and_nee
 
     assert meta.attempts == []
     assert job.status == "dead" and "template" in job.error and "24 hours" in job.error
-    assert gateway.telemetry.outbound_counts == {("whatsapp", "meta", "needs_template"): 1}
+    assert gateway.telemetry.outbound_counts == {("whatsapp", "meta", "needs_template"): 1, ("telegram", "telegram_admin", "sent"): 1}
 
 
 async def test_throttling_is_waited_out_longer_than_other_failures(
@@ -158,3 +158,18 @@ async def test_throttling_is_waited_out_longer_than_other_failures(
         gateway.clock.set(max(job.next_attempt_at, gateway.clock.now()) + 1)
 
     assert (job.status, job.attempts) == ("sent", 8)
+
+
+async def test_a_dead_lettered_reply_alerts_the_admin_chat_once(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    meta = gateway.senders["meta"]
+    meta.fail(PermanentFailure("recipient is not a WhatsApp user", code="131026"))
+    ana = new_contact()
+    await _answered_but_not_sent(gateway, ana, "halo")
+
+    await gateway.dispatch()
+    await gateway.dispatch()
+
+    [alert] = gateway.senders["telegram_admin"].sent
+    assert ana.key in alert.reply.text and "131026" in alert.reply.text
