@@ -88,11 +88,15 @@ def _claim(conn: Connection, now: float, limit: int) -> list[OutboxItem]:
         .limit(limit)
     )
     if conn.dialect.name == "postgresql":
-        # Workers claiming at once pass over each other's rows instead of queueing on them.
-        due = due.with_for_update(skip_locked=True)
+        # Workers claiming at once pass over each other's rows instead of queueing on them. A
+        # materialised CTE, not IN (…): PostgreSQL may run an IN subquery's LIMIT more than once.
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
+        chosen = outbox.c.id == locked.c.id
+    else:
+        chosen = outbox.c.id.in_(due.scalar_subquery())
     claim = (
         update(outbox)
-        .where(outbox.c.id.in_(due.scalar_subquery()), outbox.c.status == "pending")
+        .where(chosen, outbox.c.status == "pending")
         .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now, updated_at=now)
         .returning(*outbox.c)
     )

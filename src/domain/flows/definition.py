@@ -1,0 +1,287 @@
+"""A bot as data: a pack of flows, each a graph of steps, decoded with msgspec.
+
+    Pack ── texts[language][key], values, menu, flows[name] ── Flow ── steps[name] ── Step
+    Step ── prompt      text | buttons | list | media          (what the bot says on entering)
+         ├─ accepts     choice | product | text | form | none  (how it reads the answer)
+         ├─ on_complete create_lead | create_order | emit_event | handoff
+         ├─ lead_state  the lead state entering the step moves the lead to (domain.leads)
+         └─ retry       the text key said, with the prompt's options, after an invalid answer
+
+Prompts name text keys, never texts. A step that accepts nothing ends its flow: its actions
+run as it is shown and the contact's next message starts afresh (a trigger's flow, or the
+menu). A ``next`` names a step of the same flow (``"ask_name"``) or of another
+(``"order.pick"``). Every Struct forbids unknown fields, so a typo is named; ``checks.py``
+finds what decoding cannot (a ``next`` to nowhere, a missing text, an unreachable step).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+import msgspec
+
+from domain.errors import DomainError
+from domain.leads import LeadState
+
+
+class _Definition(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Our own input: unknown fields are errors."""
+
+
+class Problem(msgspec.Struct, frozen=True, kw_only=True):
+    """One thing wrong with a pack: where (flow, step, field) and what, in a sentence."""
+
+    flow: str = ""
+    step: str = ""
+    field: str = ""
+    message: str
+
+    def __str__(self) -> str:
+        where = ".".join(part for part in (self.flow, self.step) if part)
+        place = f"{where}: {self.field}" if where and self.field else where or self.field
+        return f"{place}: {self.message}" if place else self.message
+
+
+class InvalidPack(DomainError):
+    """A pack definition that cannot be used; ``problems`` says everything found wrong."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__("; ".join(str(problem) for problem in problems))
+        self.problems = problems
+
+
+# --- prompts -----------------------------------------------------------------------------
+
+
+class TextPrompt(_Definition, tag="text"):
+    """Plain text."""
+
+    text: str
+
+
+class ButtonsPrompt(_Definition, tag="buttons"):
+    """Text with the step's options as quick-reply buttons (three at most on WhatsApp)."""
+
+    text: str
+    footer: str | None = None
+
+
+class ListPrompt(_Definition, tag="list"):
+    """Text with the step's options as a list (ten at most), opened by a button."""
+
+    text: str
+    button: str
+    footer: str | None = None
+
+
+class MediaPrompt(_Definition, tag="media"):
+    """An image, document, video or audio by public URL, with an optional caption."""
+
+    kind: Literal["image", "document", "video", "audio"]
+    url: str
+    caption: str | None = None
+
+
+Prompt = TextPrompt | ButtonsPrompt | ListPrompt | MediaPrompt
+
+
+# --- answers -----------------------------------------------------------------------------
+
+
+class Option(_Definition):
+    """One choice: a stable id (the button id), the key of its title, other words for it."""
+
+    id: str
+    title: str
+    words: tuple[str, ...] = ()
+    next: str
+    next_text: str | None = None
+    """A text key said with the next step's options instead of its own prompt text."""
+
+
+class Choice(_Definition, tag="choice"):
+    """One of the options, by button id, number, title or words (small typos forgiven)."""
+
+    options: tuple[Option, ...]
+    store_as: str | None = None
+
+
+class ProductChoice(_Definition, tag="product"):
+    """One product of the catalogue in stock, chosen like an option; its id is stored."""
+
+    store_as: str = "product"
+    next: str
+    next_text: str | None = None
+
+
+Validator = Literal["any", "name", "indian_mobile", "pincode", "quantity", "number", "yes_no"]
+
+
+class TextAnswer(_Definition, tag="text"):
+    """Free text checked by a validator; the clean value is stored under ``store_as``."""
+
+    validator: Validator = "any"
+    store_as: str | None = None
+    next: str
+    next_text: str | None = None
+    required: bool = True
+    """False: an empty message is an answer too (``any`` only)."""
+    stock_from: str | None = None
+    """For ``quantity``: the answer holding the chosen product, whose stock is the limit."""
+
+
+class FormAnswer(_Definition, tag="form"):
+    """The free-text lead form (``Budget: 100 juta``), merged into the lead until complete."""
+
+    next: str
+    partial: str
+    """The text key said while fields are missing (``{form_summary}``, ``{form_missing}``)."""
+    next_text: str | None = None
+
+
+Accepts = Choice | ProductChoice | TextAnswer | FormAnswer
+
+
+# --- actions -----------------------------------------------------------------------------
+
+
+class CreateLead(_Definition, tag="create_lead"):
+    """Complete the lead (domain.leads) and emit LeadCaptured with its form and these answers."""
+
+    fields: dict[str, str] = {}
+    """Lead field → the answer (``store_as``) it comes from."""
+
+
+class CreateOrder(_Definition, tag="create_order"):
+    """Place a PENDING order (domain.orders) of one catalogue product and emit OrderPlaced."""
+
+    product: str = "product"
+    quantity: str = "quantity"
+    name: str = "name"
+    address: str = "address"
+
+
+class EmitEvent(_Definition, tag="emit_event"):
+    """Emit a domain event: ``question.received`` is QuestionReceived, any other a FlowEvent."""
+
+    name: str
+    fields: dict[str, str] = {}
+    """Event field → the answer (``store_as``) it comes from."""
+
+
+class Handoff(_Definition, tag="handoff"):
+    """Hand the conversation to a person (HandoffRequested); the bot is silent until release."""
+
+    reason: str = "requested"
+
+
+Action = CreateLead | CreateOrder | EmitEvent | Handoff
+
+
+# --- the graph ---------------------------------------------------------------------------
+
+
+class Step(_Definition):
+    """What the bot says, what it accepts, what happens when it is answered."""
+
+    prompt: Prompt
+    accepts: Accepts | None = None
+    on_complete: tuple[Action, ...] = ()
+    lead_state: LeadState | None = None
+    retry: str | None = None
+
+
+class Flow(_Definition):
+    """A conversation for one purpose: the words that open it and its steps."""
+
+    triggers: tuple[str, ...] = ()
+    start: str
+    steps: dict[str, Step]
+
+
+class Escalation(_Definition):
+    """What the bot says when it hands a conversation to a person after invalid answers."""
+
+    text: str = "escalation"
+    reason: str = "invalid_answers"
+
+
+class Pack(_Definition):
+    """A bot: its flows, its texts in every language it speaks, and a version."""
+
+    name: str
+    version: int
+    default_language: str = "en"
+    languages: tuple[str, ...]
+    values: dict[str, str] = {}
+    """Constants the texts may use (``{business}``)."""
+    texts: dict[str, dict[str, str]]
+    menu: str
+    """The flow a first message (matching no trigger) and the ``menu`` word open."""
+    help: str = "help"
+    opted_out: str = "opted_out"
+    escalation: Escalation = Escalation()
+    flows: dict[str, Flow]
+
+    def step(self, ref: str) -> Step | None:
+        """The step a full reference (``"flow.step"``) names, or None."""
+        flow_name, _, step_name = ref.partition(".")
+        flow = self.flows.get(flow_name)
+        return flow.steps.get(step_name) if flow else None
+
+    def step_refs(self) -> frozenset[str]:
+        """Every step's full reference."""
+        return frozenset(f"{f}.{s}" for f, flow in self.flows.items() for s in flow.steps)
+
+
+def resolve(flow: str, target: str) -> str:
+    """The full reference of a ``next``: ``"pick"`` in flow ``order`` is ``"order.pick"``."""
+    return target if "." in target else f"{flow}.{target}"
+
+
+# --- decoding ----------------------------------------------------------------------------
+
+_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+
+
+def decode_pack(raw: bytes, format: Literal["json", "yaml"] = "json") -> Pack:
+    """The pack in ``raw``; InvalidPack with one Problem (naming the place) when it is malformed."""
+    try:
+        return _decode(raw, format, Pack)
+    except msgspec.ValidationError as exc:
+        raise InvalidPack([_locate(raw, format, exc)]) from exc
+    except msgspec.DecodeError as exc:
+        raise InvalidPack([Problem(message=f"not valid {format.upper()}: {exc}")]) from exc
+
+
+def _decode(raw: bytes, format: str, kind: Any) -> Any:
+    """msgspec's JSON or YAML decoder (YAML needs PyYAML)."""
+    if format == "yaml":
+        return msgspec.yaml.decode(raw, type=kind)
+    return msgspec.json.decode(raw, type=kind)
+
+
+def _locate(raw: bytes, format: str, exc: msgspec.ValidationError) -> Problem:
+    """The Problem for a validation error; msgspec writes dict keys as ``[...]``, so the step
+    at fault is found by converting each step alone."""
+    tree = _decode(raw, format, Any)
+    flows = tree.get("flows") if isinstance(tree, dict) else None
+    for flow_name, flow in (flows or {}).items() if isinstance(flows, dict) else ():
+        steps = flow.get("steps") if isinstance(flow, dict) else None
+        for step_name, step in (steps or {}).items() if isinstance(steps, dict) else ():
+            try:
+                msgspec.convert(step, Step)
+            except msgspec.ValidationError as inner:
+                return _problem(inner, str(flow_name), str(step_name))
+    return _problem(exc)
+
+
+def _problem(exc: msgspec.ValidationError, flow: str = "", step: str = "") -> Problem:
+    """A Problem from msgspec's message, its ``- at `$.path``` turned into the field."""
+    message = str(exc)
+    match = _PATH.search(message)
+    if match is None:
+        return Problem(flow=flow, step=step, message=message)
+    field = match["path"].lstrip(".") or "(the whole document)"
+    return Problem(flow=flow, step=step, field=field, message=message[: match.start()])
