@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import aiohttp
 from dependency_injector import containers, providers
+from redis.asyncio import Redis
 
 from adapters.memory.coordination import (
     InMemoryContactLock,
@@ -20,6 +21,11 @@ from adapters.memory.coordination import (
     InMemorySeenMessages,
 )
 from adapters.metrics.prometheus import PrometheusTelemetry
+from adapters.redis.client import RedisProbe, open_redis
+from adapters.redis.locks import RedisContactLock
+from adapters.redis.rate_limit import redis_inbound_rate_limit
+from adapters.redis.resilient import RedisHealth, ResilientContactLock, ResilientRateLimit, ResilientSeenMessages
+from adapters.redis.seen import RedisSeenMessages
 from adapters.sandbox.senders import SandboxSender
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.directory import SqlContactDirectory
@@ -109,6 +115,18 @@ def _senders(whatsapp: ChannelSender | None, telegram: ChannelSender | None, adm
     return senders
 
 
+async def _redis(url: str | None) -> AsyncIterator[Redis | None]:
+    if url is None:
+        yield None
+        return
+    async with open_redis(url) as client:
+        yield client
+
+
+def _coordination(settings: Settings) -> str:
+    return "redis" if settings.redis.url else "memory"
+
+
 def _whatsapp_provider(settings: Settings) -> str:
     return settings.whatsapp.provider or "none"
 
@@ -171,10 +189,38 @@ class Core(containers.DeclarativeContainer):
 
     clock = providers.Singleton(SystemClock)
     telemetry = providers.Singleton(PrometheusTelemetry)
-    lock = providers.Singleton(InMemoryContactLock)
-    seen = providers.Singleton(InMemorySeenMessages)
-    rate_limit = providers.Singleton(
+    # Coordination: in the process by default; in Redis (falling back to the process while it
+    # is down) when REDIS_URL is set, so that several instances share it.
+    redis = providers.Resource(_redis, settings.provided.redis.url)
+    redis_health = providers.Singleton(RedisHealth, telemetry)
+    redis_probe = providers.Singleton(RedisProbe, redis)
+    coordination = providers.Callable(_coordination, settings)
+    memory_lock = providers.Singleton(InMemoryContactLock)
+    memory_seen = providers.Singleton(InMemorySeenMessages)
+    memory_rate_limit = providers.Singleton(
         InMemoryInboundRateLimit, per_minute=settings.provided.limits.rate_limit_per_minute
+    )
+    lock = providers.Selector(
+        coordination,
+        memory=memory_lock,
+        redis=providers.Singleton(
+            ResilientContactLock, providers.Singleton(RedisContactLock, redis), memory_lock, redis_health
+        ),
+    )
+    seen = providers.Selector(
+        coordination,
+        memory=memory_seen,
+        redis=providers.Singleton(ResilientSeenMessages, providers.Singleton(RedisSeenMessages, redis), redis_health),
+    )
+    rate_limit = providers.Selector(
+        coordination,
+        memory=memory_rate_limit,
+        redis=providers.Singleton(
+            ResilientRateLimit,
+            providers.Singleton(redis_inbound_rate_limit, redis, settings.provided.limits.rate_limit_per_minute),
+            memory_rate_limit,
+            redis_health,
+        ),
     )
     scheduler = providers.Singleton(TurnScheduler, clock)
     # A serve that leaves turns to `chatgate worker` schedules none itself: the worker's

@@ -59,3 +59,19 @@ async def ping(client: Redis, timeout: float = 1.0) -> bool:
         return bool(await asyncio.wait_for(client.ping(), timeout))
     except (RedisError, OSError, asyncio.TimeoutError):
         return False
+
+
+class RedisProbe:
+    """For ``/ready``: whether Redis is configured, and whether it answers."""
+
+    def __init__(self, client: Redis | None) -> None:
+        self._client = client
+
+    @property
+    def configured(self) -> bool:
+        """Whether REDIS_URL is set."""
+        return self._client is not None
+
+    async def ping(self) -> bool:
+        """True when Redis answered a PING in time."""
+        return self._client is not None and await ping(self._client)

@@ -64,6 +64,7 @@ def _dependencies(container: Container) -> dict[str, Provide]:
         "handle_inbound": core.handle_inbound,
         "release": core.release,
         "telemetry": core.telemetry,
+        "redis": core.redis_probe,
         "database": storage.database,
         "outbox": storage.outbox,
         "leads": storage.leads,

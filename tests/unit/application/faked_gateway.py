@@ -65,7 +65,7 @@ class Gateway:
         core.telemetry.override(providers.Object(self.telemetry))
         # The in-process rate limit, seen-ids memory and send pacer keep their configured
         # limits; only their sense of time becomes the fake clock's.
-        for timed in (core.rate_limit, core.seen, core.pacer):
+        for timed in (core.memory_rate_limit, core.memory_seen, core.pacer):
             timed.add_kwargs(monotonic=self.clock.monotonic)
 
     @property

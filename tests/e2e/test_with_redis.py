@@ -1,0 +1,57 @@
+"""The gateway with REDIS_URL: coordination in Redis, and answers still flowing when it is down."""
+
+from __future__ import annotations
+
+import socket
+
+import meta_webhooks as wa
+from gateway import Gateway, gateway_settings, script_providers, start_gateway
+from provider_server import ProviderServer
+
+ANA = "6281298765432"
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+async def _gateway(tmp_path, redis_url: str):  # type: ignore[no-untyped-def]
+    providers = await ProviderServer().start()
+    script_providers(providers)
+    client = await start_gateway(gateway_settings(tmp_path, providers, redis_url=redis_url), providers)
+    return providers, client
+
+
+async def test_with_redis_the_conversation_runs_and_ready_reports_it(tmp_path, redis_url: str) -> None:
+    providers, client = await _gateway(tmp_path, redis_url)
+    try:
+        async with client:
+            gateway = Gateway(client, providers)
+            body = wa.text(ANA, "halo")
+            await gateway.say(ANA, body)
+            assert await gateway.post_webhook(body) == 200  # re-delivered: known to Redis
+            await gateway.quiet(0.4)
+            assert len(gateway.sent()) == 1
+            ready = await client.get("/ready")
+            assert ready.status_code == 200 and ready.json()["redis"] == "ok"
+    finally:
+        await providers.close()
+
+
+async def test_with_redis_down_messages_still_flow_once_and_the_outage_is_reported(tmp_path) -> None:
+    providers, client = await _gateway(tmp_path, f"redis://127.0.0.1:{_dead_port()}/0")
+    try:
+        async with client:
+            gateway = Gateway(client, providers)
+            body = wa.text(ANA, "halo")
+            await gateway.say(ANA, body)
+            assert await gateway.post_webhook(body) == 200  # the database still knows the id
+            await gateway.quiet(0.4)
+            assert len(gateway.sent()) == 1
+            ready = await client.get("/ready")
+            assert ready.status_code == 200 and ready.json()["redis"] == "degraded"
+            assert "chatgate_coordination_degraded 1.0" in (await client.get("/metrics")).text
+    finally:
+        await providers.close()
