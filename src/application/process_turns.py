@@ -7,6 +7,7 @@ state, the consumed messages, the replies (the outbox) and the events in ONE tra
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +27,9 @@ from application.ports.telemetry import Telemetry
 from application.turns import TurnRules, build_turn
 from domain.conversations import Bot, Conversation
 from domain.messages import MediaReply, Reply, TextReply
+
+
+TURN_LOCK_WAIT = 0.0
 
 
 class ProcessTurns:
@@ -57,7 +61,9 @@ class ProcessTurns:
         started = time.perf_counter()
         busy: list[str] = []
         async with contextlib.AsyncExitStack() as held:
-            locked = [key for key in sorted(set(contact_keys)) if await self._take(held, key, busy)]
+            keys = sorted(set(contact_keys))
+            taken = await asyncio.gather(*(self._take(held, key, busy) for key in keys))
+            locked = [key for key, ok in zip(keys, taken) if ok]
             pending = await self._store.pending(locked)
             outcomes = [self._decide(turn) for turn in pending]
             if outcomes:
@@ -70,7 +76,9 @@ class ProcessTurns:
 
     async def _take(self, held: contextlib.AsyncExitStack, key: str, busy: list[str]) -> bool:
         try:
-            await held.enter_async_context(self._lock.hold(key))
+            # Do not wait: a contact another instance holds is that instance's turn, and it takes
+            # this contact's waiting messages with it; this batch must not stall on it.
+            await held.enter_async_context(self._lock.hold(key, wait=TURN_LOCK_WAIT))
         except LockTimeout:
             busy.append(key)
             return False

@@ -65,6 +65,10 @@ class TurnScheduler:
         heapq.heappush(self._heap, (at, contact_key))
         self._wake.set()
 
+    def scheduled(self) -> frozenset[str]:
+        """The contacts with a turn scheduled."""
+        return frozenset(self._due)
+
     def take_due(self) -> tuple[list[str], float | None]:
         """The contacts due now (at most one batch), and the seconds until the next one."""
         now = self._clock.now()

@@ -554,7 +554,7 @@ class FakeContactLock:
         self.refused: list[str] = []
 
     @asynccontextmanager
-    async def hold(self, contact_key: str) -> AsyncIterator[None]:
+    async def hold(self, contact_key: str, *, wait: float | None = None) -> AsyncIterator[None]:
         """Hold the contact's lock; LockTimeout for a key held elsewhere."""
         if contact_key in self.held_elsewhere:
             self.refused.append(contact_key)

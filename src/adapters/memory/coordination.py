@@ -20,13 +20,16 @@ class InMemoryContactLock:
         self._users: dict[str, int] = {}
 
     @asynccontextmanager
-    async def hold(self, contact_key: str) -> AsyncIterator[None]:
+    async def hold(self, contact_key: str, *, wait: float | None = None) -> AsyncIterator[None]:
         """Hold the contact's lock for the block; LockTimeout if it cannot be had in time."""
         lock = self._locks.setdefault(contact_key, asyncio.Lock())
         self._users[contact_key] = self._users.get(contact_key, 0) + 1
         try:
+            bound = self._wait if wait is None else wait
+            if bound <= 0 and lock.locked():
+                raise LockTimeout(f"contact {contact_key} is locked")
             try:
-                await asyncio.wait_for(lock.acquire(), self._wait)
+                await asyncio.wait_for(lock.acquire(), bound if bound > 0 else None)
             except TimeoutError as exc:
                 raise LockTimeout(f"contact {contact_key} stayed locked") from exc
             try:

@@ -30,10 +30,12 @@ class RedisContactLock:
         self._prefix = prefix
 
     @asynccontextmanager
-    async def hold(self, contact_key: str) -> AsyncIterator[None]:
+    async def hold(self, contact_key: str, *, wait: float | None = None) -> AsyncIterator[None]:
         """Hold the contact's lock for the block; LockTimeout if it cannot be had in time."""
+        bound = self._wait if wait is None else wait
         lock = self._client.lock(
-            self._prefix + contact_key, timeout=self._timeout, blocking_timeout=self._wait,
+            self._prefix + contact_key, timeout=self._timeout, blocking_timeout=bound,
+            sleep=min(0.1, max(bound / 2, 0.005)),  # blocking_timeout 0: one attempt, no wait
             thread_local=False,  # one Lock object per hold, so no token can be shared anyway
         )
         if not await lock.acquire():

@@ -93,18 +93,18 @@ class ResilientContactLock:
         self._health = health
 
     @asynccontextmanager
-    async def hold(self, contact_key: str) -> AsyncIterator[None]:
+    async def hold(self, contact_key: str, *, wait: float | None = None) -> AsyncIterator[None]:
         """Hold the contact's lock for the block; LockTimeout if it cannot be had in time."""
         async with AsyncExitStack() as held:
-            if not await self._take_primary(held, contact_key):
-                await held.enter_async_context(self._fallback.hold(contact_key))
+            if not await self._take_primary(held, contact_key, wait):
+                await held.enter_async_context(self._fallback.hold(contact_key, wait=wait))
             yield  # outside every try: what the block raises is the block's, never a fallback
 
-    async def _take_primary(self, held: AsyncExitStack, contact_key: str) -> bool:
+    async def _take_primary(self, held: AsyncExitStack, contact_key: str, wait: float | None) -> bool:
         if not self._health.should_try():
             return False
         try:
-            await held.enter_async_context(self._primary.hold(contact_key))
+            await held.enter_async_context(self._primary.hold(contact_key, wait=wait))
         except LockTimeout:
             self._health.succeeded()  # Redis answered: the contact is busy
             raise

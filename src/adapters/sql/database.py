@@ -99,7 +99,9 @@ def open_database(url: str) -> Database:
     """The database behind an SQLAlchemy URL (``sqlite+aiosqlite://…`` is read as SQLite)."""
     if url.startswith("sqlite"):
         return ThreadedSqlite(url)
-    return AsyncDriverDatabase(create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True))
+    # No pre-ping: it costs a round trip per unit of work; a dead connection is invalidated
+    # on its first error instead, and old ones are recycled.
+    return AsyncDriverDatabase(create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800))
 
 
 def _sync_sqlite_url(url: str) -> str:

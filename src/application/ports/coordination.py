@@ -25,8 +25,9 @@ class LockTimeout(CoordinationError):
 class ContactLock(Protocol):
     """One handler at a time per contact."""
 
-    def hold(self, contact_key: str) -> AbstractAsyncContextManager[None]:
-        """Hold the contact's lock for the block; LockTimeout if it cannot be had in time."""
+    def hold(self, contact_key: str, *, wait: float | None = None) -> AbstractAsyncContextManager[None]:
+        """Hold the contact's lock for the block; LockTimeout if it cannot be had within
+        ``wait`` seconds (the lock's own bound when None)."""
         ...
 
 

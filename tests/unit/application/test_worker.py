@@ -145,7 +145,7 @@ async def test_a_contact_locked_elsewhere_is_scheduled_again_shortly(
     scheduler = await gateway.get("scheduler")
 
     async with running(gateway):
-        await eventually(lambda: lock.refused == [ana.key])
+        await eventually(lambda: lock.refused == [ana.key] and ana.key in scheduler.scheduled())
 
     assert scheduler.take_due() == ([], pytest.approx(0.05))
     assert gateway.replies_to(ana) == [] and gateway.db.conversations == {}

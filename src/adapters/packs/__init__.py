@@ -1,0 +1,1 @@
+"""Flow packs read from files: an operator's file, or one Chatgate ships."""
