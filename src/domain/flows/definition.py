@@ -54,20 +54,20 @@ class InvalidPack(DomainError):
 # --- prompts -----------------------------------------------------------------------------
 
 
-class TextPrompt(_Definition, tag="text"):
+class TextPrompt(_Definition, kw_only=True, tag="text"):
     """Plain text."""
 
     text: str
 
 
-class ButtonsPrompt(_Definition, tag="buttons"):
+class ButtonsPrompt(_Definition, kw_only=True, tag="buttons"):
     """Text with the step's options as quick-reply buttons (three at most on WhatsApp)."""
 
     text: str
     footer: str | None = None
 
 
-class ListPrompt(_Definition, tag="list"):
+class ListPrompt(_Definition, kw_only=True, tag="list"):
     """Text with the step's options as a list (ten at most), opened by a button."""
 
     text: str
@@ -75,7 +75,7 @@ class ListPrompt(_Definition, tag="list"):
     footer: str | None = None
 
 
-class MediaPrompt(_Definition, tag="media"):
+class MediaPrompt(_Definition, kw_only=True, tag="media"):
     """An image, document, video or audio by public URL, with an optional caption."""
 
     kind: Literal["image", "document", "video", "audio"]
@@ -89,7 +89,7 @@ Prompt = TextPrompt | ButtonsPrompt | ListPrompt | MediaPrompt
 # --- answers -----------------------------------------------------------------------------
 
 
-class Option(_Definition):
+class Option(_Definition, kw_only=True):
     """One choice: a stable id (the button id), the key of its title, other words for it."""
 
     id: str
@@ -100,14 +100,14 @@ class Option(_Definition):
     """A text key said with the next step's options instead of its own prompt text."""
 
 
-class Choice(_Definition, tag="choice"):
+class Choice(_Definition, kw_only=True, tag="choice"):
     """One of the options, by button id, number, title or words (small typos forgiven)."""
 
     options: tuple[Option, ...]
     store_as: str | None = None
 
 
-class ProductChoice(_Definition, tag="product"):
+class ProductChoice(_Definition, kw_only=True, tag="product"):
     """One product of the catalogue in stock, chosen like an option; its id is stored."""
 
     store_as: str = "product"
@@ -118,7 +118,7 @@ class ProductChoice(_Definition, tag="product"):
 Validator = Literal["any", "name", "indian_mobile", "pincode", "quantity", "number", "yes_no"]
 
 
-class TextAnswer(_Definition, tag="text"):
+class TextAnswer(_Definition, kw_only=True, tag="text"):
     """Free text checked by a validator; the clean value is stored under ``store_as``."""
 
     validator: Validator = "any"
@@ -131,7 +131,7 @@ class TextAnswer(_Definition, tag="text"):
     """For ``quantity``: the answer holding the chosen product, whose stock is the limit."""
 
 
-class FormAnswer(_Definition, tag="form"):
+class FormAnswer(_Definition, kw_only=True, tag="form"):
     """The free-text lead form (``Budget: 100 juta``), merged into the lead until complete."""
 
     next: str
@@ -146,14 +146,14 @@ Accepts = Choice | ProductChoice | TextAnswer | FormAnswer
 # --- actions -----------------------------------------------------------------------------
 
 
-class CreateLead(_Definition, tag="create_lead"):
+class CreateLead(_Definition, kw_only=True, tag="create_lead"):
     """Complete the lead (domain.leads) and emit LeadCaptured with its form and these answers."""
 
     fields: dict[str, str] = {}
     """Lead field → the answer (``store_as``) it comes from."""
 
 
-class CreateOrder(_Definition, tag="create_order"):
+class CreateOrder(_Definition, kw_only=True, tag="create_order"):
     """Place a PENDING order (domain.orders) of one catalogue product and emit OrderPlaced."""
 
     product: str = "product"
@@ -162,7 +162,7 @@ class CreateOrder(_Definition, tag="create_order"):
     address: str = "address"
 
 
-class EmitEvent(_Definition, tag="emit_event"):
+class EmitEvent(_Definition, kw_only=True, tag="emit_event"):
     """Emit a domain event: ``question.received`` is QuestionReceived, any other a FlowEvent."""
 
     name: str
@@ -170,7 +170,7 @@ class EmitEvent(_Definition, tag="emit_event"):
     """Event field → the answer (``store_as``) it comes from."""
 
 
-class Handoff(_Definition, tag="handoff"):
+class Handoff(_Definition, kw_only=True, tag="handoff"):
     """Hand the conversation to a person (HandoffRequested); the bot is silent until release."""
 
     reason: str = "requested"
@@ -182,7 +182,7 @@ Action = CreateLead | CreateOrder | EmitEvent | Handoff
 # --- the graph ---------------------------------------------------------------------------
 
 
-class Step(_Definition):
+class Step(_Definition, kw_only=True):
     """What the bot says, what it accepts, what happens when it is answered."""
 
     prompt: Prompt
@@ -192,7 +192,7 @@ class Step(_Definition):
     retry: str | None = None
 
 
-class Flow(_Definition):
+class Flow(_Definition, kw_only=True):
     """A conversation for one purpose: the words that open it and its steps."""
 
     triggers: tuple[str, ...] = ()
@@ -200,14 +200,14 @@ class Flow(_Definition):
     steps: dict[str, Step]
 
 
-class Escalation(_Definition):
+class Escalation(_Definition, kw_only=True):
     """What the bot says when it hands a conversation to a person after invalid answers."""
 
     text: str = "escalation"
     reason: str = "invalid_answers"
 
 
-class Pack(_Definition):
+class Pack(_Definition, kw_only=True):
     """A bot: its flows, its texts in every language it speaks, and a version."""
 
     name: str
@@ -263,18 +263,31 @@ def _decode(raw: bytes, format: str, kind: Any) -> Any:
 
 
 def _locate(raw: bytes, format: str, exc: msgspec.ValidationError) -> Problem:
-    """The Problem for a validation error; msgspec writes dict keys as ``[...]``, so the step
-    at fault is found by converting each step alone."""
+    """The Problem for a validation error; msgspec writes dict keys as ``[...]``, so the flow
+    and step at fault are found by converting each alone."""
     tree = _decode(raw, format, Any)
-    flows = tree.get("flows") if isinstance(tree, dict) else None
-    for flow_name, flow in (flows or {}).items() if isinstance(flows, dict) else ():
-        steps = flow.get("steps") if isinstance(flow, dict) else None
-        for step_name, step in (steps or {}).items() if isinstance(steps, dict) else ():
-            try:
-                msgspec.convert(step, Step)
-            except msgspec.ValidationError as inner:
-                return _problem(inner, str(flow_name), str(step_name))
+    for flow_name, flow in _entries(tree, "flows"):
+        for step_name, step in _entries(flow, "steps"):
+            if (problem := _converted(step, Step, flow_name, step_name)) is not None:
+                return problem
+        if isinstance(flow, dict) and (problem := _converted(flow | {"steps": {}}, Flow, flow_name)) is not None:
+            return problem
     return _problem(exc)
+
+
+def _entries(tree: Any, key: str) -> list[tuple[str, Any]]:
+    """The named entries under ``key`` of a decoded mapping (none when it is not one)."""
+    found = tree.get(key) if isinstance(tree, dict) else None
+    return [(str(name), value) for name, value in found.items()] if isinstance(found, dict) else []
+
+
+def _converted(value: Any, kind: type, flow: str, step: str = "") -> Problem | None:
+    """The Problem converting one flow or step meets, or None."""
+    try:
+        msgspec.convert(value, kind)
+    except msgspec.ValidationError as exc:
+        return _problem(exc, flow, step)
+    return None
 
 
 def _problem(exc: msgspec.ValidationError, flow: str = "", step: str = "") -> Problem:

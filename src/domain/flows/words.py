@@ -25,6 +25,17 @@ LANGUAGES: Mapping[str, str] = MappingProxyType({
 })
 """The languages Chatgate speaks, each named in itself (what the language picker shows)."""
 
+CHOOSE_LANGUAGE: Mapping[str, tuple[str, str]] = MappingProxyType({
+    "en": ("Choose a language:", "Language"),
+    "id": ("Pilih bahasa:", "Bahasa"),
+    "hi": ("भाषा चुनें:", "भाषा"),
+    "es": ("Elige un idioma:", "Idioma"),
+    "fr": ("Choisissez une langue :", "Langue"),
+    "pt": ("Escolha um idioma:", "Idioma"),
+    "ar": ("اختر اللغة:", "اللغة"),
+})
+"""The language picker's text and list button, in each language (the engine's own words)."""
+
 
 def fold(text: str) -> str:
     """Text as compared: case-folded, without Latin accents or Arabic marks, digits 0-9."""
