@@ -31,8 +31,13 @@ class SqlConversationStore:
         return await self._db.read(lambda conn: self._pending(conn, contact_keys))
 
     def _pending(self, conn: Connection, contact_keys: Sequence[str]) -> list[PendingTurn]:
+        # Versions first, messages second. Each statement sees what was committed when it ran
+        # (READ COMMITTED): read the other way round, a turn another worker commits between
+        # the two reads would leave this one its messages as still waiting, yet its new
+        # version, and the save would pass the version check: those messages answered twice.
+        # This way a turn committed in between makes the version stale, and the save says so.
+        stored = self._conversations(conn, contact_keys)
         waiting = self._waiting(conn, contact_keys)
-        stored = self._conversations(conn, list(waiting))
         return [
             PendingTurn(contact_key=key, conversation=stored.get(key, (None, 0))[0],
                         version=stored.get(key, (None, 0))[1], inbound=tuple(items))
