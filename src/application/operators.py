@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from application.ports.coordination import Clock, ContactLock
 from application.ports.storage import ConversationStore, StaleConversation, TurnOutcome
-from domain.conversations import Bot
+from application.bots import BotSource
 
 
 class ConversationNotFound(Exception):
@@ -14,10 +14,10 @@ class ConversationNotFound(Exception):
 class ReleaseConversation:
     """An operator releases a conversation the bot had handed to a person."""
 
-    def __init__(self, *, store: ConversationStore, lock: ContactLock, bot: Bot, clock: Clock) -> None:
+    def __init__(self, *, store: ConversationStore, lock: ContactLock, bots: BotSource, clock: Clock) -> None:
         self._store = store
         self._lock = lock
-        self._bot = bot
+        self._bots = bots
         self._clock = clock
 
     async def __call__(self, contact_key: str) -> None:
@@ -27,7 +27,7 @@ class ReleaseConversation:
             if conversation is None:
                 raise ConversationNotFound(contact_key)
             now = self._clock.now()
-            released = self._bot.release(conversation, now)
+            released = (await self._bots.current()).release(conversation, now)
             outcome = TurnOutcome(
                 contact_key=contact_key, conversation=released, expected_version=version,
                 consumed=(), at=now,

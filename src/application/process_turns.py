@@ -23,6 +23,7 @@ from application.ports.storage import (
     TurnOutcome,
 )
 from application.alerts import AdminChannel
+from application.bots import BotSource
 from application.ports.telemetry import Telemetry
 from application.turns import TurnRules, build_turn
 from domain.conversations import Bot, Conversation
@@ -40,7 +41,7 @@ class ProcessTurns:
         *,
         store: ConversationStore,
         lock: ContactLock,
-        bot: Bot,
+        bots: BotSource,
         rules: TurnRules,
         admin: AdminChannel,
         clock: Clock,
@@ -49,7 +50,7 @@ class ProcessTurns:
     ) -> None:
         self._store = store
         self._lock = lock
-        self._bot = bot
+        self._bots = bots
         self._rules = rules
         self._admin = admin
         self._clock = clock
@@ -65,7 +66,8 @@ class ProcessTurns:
             taken = await asyncio.gather(*(self._take(held, key, busy) for key in keys))
             locked = [key for key, ok in zip(keys, taken) if ok]
             pending = await self._store.pending(locked)
-            outcomes = [self._decide(turn) for turn in pending]
+            bot = await self._bots.current() if pending else None
+            outcomes = [self._decide(bot, turn) for turn in pending if bot is not None]
             if outcomes:
                 saved = await self._store.save(outcomes)
                 busy += [o.contact_key for o, ok in zip(outcomes, saved) if not ok]
@@ -84,15 +86,15 @@ class ProcessTurns:
             return False
         return True
 
-    def _decide(self, pending: PendingTurn) -> TurnOutcome:
+    def _decide(self, bot: Bot, pending: PendingTurn) -> TurnOutcome:
         now = self._clock.now()
-        conversation = self._current(pending.conversation, pending.contact_key, now)
+        conversation = _current(bot, pending.conversation, pending.contact_key, now, self._rules.session_ttl)
         turn, notice = build_turn(pending.inbound, conversation.language, self._rules, now)
         if turn is None:
             replies: tuple[Reply, ...] = (notice,) if notice else ()
             decided, events = conversation, ()
         else:
-            decision = self._bot.decide(conversation, turn)
+            decision = bot.decide(conversation, turn)
             replies = _with_notice(decision.replies, notice)
             decided, events = decision.conversation, decision.events
         return TurnOutcome(
@@ -102,17 +104,22 @@ class ProcessTurns:
             consumed=tuple(item.id for item in pending.inbound),
             outbound=_replies_to(pending, replies) + self._admin.notices_for(events),
             events=events,
+            keep=bot.expire(decided, now) is decided,
             at=now,
         )
 
-    def _current(self, stored: Conversation | None, key: str, now: float) -> Conversation:
-        if stored is None:
-            return self._bot.start(key, now)
-        if stored.bot != self._bot.name:
-            return self._bot.start(key, now, stored.language)
-        if now - stored.updated_at > self._rules.session_ttl:
-            return self._bot.expire(stored, now)
-        return stored
+
+def _current(bot: Bot, stored: Conversation | None, key: str, now: float, ttl: float) -> Conversation:
+    """The conversation this turn continues: a fresh one for a newcomer or another bot's."""
+    if stored is None:
+        return bot.start(key, now)
+    if stored.bot != bot.name:
+        # Another pack answers now: start afresh, but a contact who said stop stays stopped.
+        fresh = bot.start(key, now, stored.language)
+        return msgspec.structs.replace(fresh, opted_out=stored.opted_out)
+    if now - stored.updated_at > ttl:
+        return bot.expire(stored, now)
+    return stored
 
 
 def _replies_to(pending: PendingTurn, replies: Sequence[Reply]) -> tuple[NewOutbound, ...]:

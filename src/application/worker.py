@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from application.dispatch_outbox import DispatchOutbox
 from application.ports.coordination import Clock
-from application.ports.storage import MessageLog, Outbox
+from application.ports.storage import ConversationStore, MessageLog, Outbox
 from application.process_turns import ProcessTurns
 
 log = logging.getLogger("chatgate.worker")
@@ -106,9 +106,11 @@ class Worker:
         dispatch: DispatchOutbox,
         log_store: MessageLog,
         outbox: Outbox,
+        conversations: ConversationStore,
         clock: Clock,
         outbox_ready: Signal,
         cooldown_seconds: float,
+        session_ttl: float = 24 * 3600.0,
         run_turns: bool = True,
         sweep_every: float = 2.0,
         sweep_grace: float = 1.0,
@@ -121,6 +123,8 @@ class Worker:
         self._dispatch = dispatch
         self._log = log_store
         self._outbox = outbox
+        self._conversations = conversations
+        self._session_ttl = session_ttl
         self._clock = clock
         self._cooldown = cooldown_seconds
         self._run_turns = run_turns
@@ -133,7 +137,11 @@ class Worker:
 
     async def run(self) -> None:
         """All loops, until cancelled."""
-        loops = [self._dispatch_loop(), self._every(self._claim_lease / 4, self._recover)]
+        loops = [
+            self._dispatch_loop(),
+            self._every(self._claim_lease / 4, self._recover),
+            self._every(60.0, self._forget_idle),
+        ]
         if self._run_turns:
             loops += [self._turn_loop(), self._every(self._sweep_every, self._sweep)]
         async with asyncio.TaskGroup() as group:
@@ -169,6 +177,11 @@ class Worker:
         now = self._clock.now()
         for key in await self._log.contacts_waiting(now - self._cooldown - self._sweep_grace, 1000):
             self._scheduler.due(key, now)
+
+    async def _forget_idle(self) -> None:
+        # Expired conversations are cleaned up; one a person holds or a contact stopped stays.
+        while await self._conversations.forget_idle(self._clock.now() - self._session_ttl, 500) == 500:
+            await asyncio.sleep(0)
 
     async def _recover(self) -> None:
         now = self._clock.now()

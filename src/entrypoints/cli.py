@@ -10,7 +10,6 @@ import secrets
 import sys
 from collections.abc import Sequence
 
-from domain.bots import UnknownBot, bot_named
 from domain.errors import DomainError
 from entrypoints.settings import Settings, SettingsError, load_settings
 
@@ -26,7 +25,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("twilio").setLevel(logging.WARNING)  # it logs every request at INFO
     try:
         settings = load_settings(os.environ)
-        _check_bot(settings)
         return args.run(settings, args)
     except (SettingsError, DomainError) as exc:
         print(f"chatgate: {exc}", file=sys.stderr)
@@ -48,15 +46,39 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--channel", choices=("whatsapp", "telegram"), default="whatsapp")
     chat.add_argument("--contact", default=None, help="the contact you pretend to be (default: a test number)")
     chat.set_defaults(run=_chat)
+    flows = commands.add_parser("flows", help="check a flow pack file; list the packs").add_subparsers(
+        required=True, metavar="ACTION")
+    validate = flows.add_parser("validate", help="check a pack file (JSON or YAML)")
+    validate.add_argument("path")
+    validate.set_defaults(run=_flows_validate)
+    flows.add_parser("list", help="the packs there are, and which one answers").set_defaults(run=_flows_list)
     return parser
 
 
 def _check_bot(settings: Settings) -> None:
+    """BOT must name a pack: one Chatgate ships, or one stored through the admin API."""
+    from adapters.packs.shipped import shipped_pack, shipped_pack_names
+
+    name = settings.bot.name
+    if shipped_pack(name) is not None or name in asyncio.run(_stored_pack_names(settings)):
+        return
+    known = ", ".join(shipped_pack_names())
+    raise SettingsError(
+        f"CHATGATE_BOT must name a pack ({known}, or one stored through /api/v1/flows), got {name!r}."
+    )
+
+
+async def _stored_pack_names(settings: Settings) -> list[str]:
+    from adapters.sql.database import open_database
+    from adapters.sql.packs import SqlPackStore
+
+    database = open_database(settings.database.url)
     try:
-        bot_named(settings.bot.name)
-    except UnknownBot as exc:
-        known = ", ".join(exc.known)
-        raise SettingsError(f"CHATGATE_BOT must be one of {known}, got {settings.bot.name!r}.") from exc
+        return await SqlPackStore(database).names()
+    except Exception:  # an unmigrated or unreachable database stores no pack
+        return []
+    finally:
+        await database.dispose()
 
 
 def _migrate(settings: Settings, _: argparse.Namespace) -> int:
@@ -75,6 +97,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.database.is_sqlite:
         _migrate_quietly(settings)
+    _check_bot(settings)
     token = settings.admin.token or _generated_token()
     container = build_container(settings)
     app = create_app(container, admin_token=token, run_worker=settings.worker.in_serve)
@@ -90,6 +113,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 def _worker(settings: Settings, _: argparse.Namespace) -> int:
     from entrypoints.runner import run_worker
 
+    _check_bot(settings)
     asyncio.run(run_worker(settings))
     return 0
 
@@ -99,8 +123,59 @@ def _chat(settings: Settings, args: argparse.Namespace) -> int:
 
     if settings.database.is_sqlite:
         _migrate_quietly(settings)
+    _check_bot(settings)
     asyncio.run(run_chat(settings, channel=args.channel, contact=args.contact))
     return 0
+
+
+def _flows_validate(_: Settings, args: argparse.Namespace) -> int:
+    from adapters.packs.files import PackFileError, load_pack
+
+    try:
+        pack = load_pack(args.path)
+    except PackFileError as exc:
+        for problem in exc.problems:
+            print(f"{exc.path}: {problem}", file=sys.stderr)
+        return 1
+    languages = ", ".join(pack.languages)
+    print(f"{args.path}: pack {pack.name!r} version {pack.version} is valid "
+          f"({len(pack.flows)} flows; languages {languages}).")
+    return 0
+
+
+def _flows_list(settings: Settings, _: argparse.Namespace) -> int:
+    for summary in asyncio.run(_pack_summaries(settings)):
+        marker = "*" if summary.name == settings.bot.name else " "
+        triggers = ", ".join(summary.triggers) or "-"
+        print(f"{marker} {summary.name} v{summary.version} ({summary.source}): "
+              f"flows {', '.join(summary.flows)}; triggers {triggers}; languages {', '.join(summary.languages)}")
+    return 0
+
+
+async def _pack_summaries(settings: Settings):  # type: ignore[no-untyped-def]
+    from adapters.packs.shipped import shipped_pack, shipped_pack_names
+    from adapters.sql.database import open_database
+    from adapters.sql.packs import SqlPackStore
+    from application.flows_admin import ManageFlows
+    from entrypoints.container import SystemClock
+
+    database = open_database(settings.database.url)
+    try:
+        flows = ManageFlows(packs=SqlPackStore(database), shipped=shipped_pack,
+                            shipped_names=shipped_pack_names, clock=SystemClock())
+        try:
+            return await flows.list()
+        except Exception:  # a database not migrated yet stores no pack: list the shipped ones
+            return _shipped_summaries()
+    finally:
+        await database.dispose()
+
+
+def _shipped_summaries():  # type: ignore[no-untyped-def]
+    from adapters.packs.shipped import shipped_pack, shipped_pack_names
+    from application.flows_admin import summarise
+
+    return [summarise(pack, "shipped") for name in shipped_pack_names() if (pack := shipped_pack(name))]
 
 
 def _migrate_quietly(settings: Settings) -> None:

@@ -15,6 +15,7 @@ import aiohttp
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
+from adapters.packs.shipped import shipped_pack, shipped_pack_names
 from adapters.memory.coordination import (
     InMemoryContactLock,
     InMemoryInboundRateLimit,
@@ -33,6 +34,7 @@ from adapters.sql.database import Database, open_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
 from adapters.sql.outbox import SqlOutbox
+from adapters.sql.packs import SqlPackStore
 from adapters.sql.transcripts import SqlTranscriptQuery
 from adapters.telegram.admin import TelegramAdminSender
 from adapters.telegram.bot_api import TelegramSender
@@ -40,15 +42,16 @@ from adapters.whatsapp.meta import MetaSender
 from adapters.whatsapp.twilio_wa import TwilioSender
 from adapters.whatsapp.waha import WahaSender
 from application.dispatch_outbox import DispatchOutbox
+from application.flows_admin import ManageFlows
 from application.handle_inbound import HandleInbound
 from application.operators import ReleaseConversation
 from application.pacing import SendPacer
 from application.ports.channels import ChannelSender
 from application.alerts import AdminChannel
+from application.bots import BotSource
 from application.process_turns import ProcessTurns
 from application.turns import TurnRules
 from application.worker import NoTurnQueue, Signal, TurnScheduler, Worker
-from domain.bots import bot_named
 from entrypoints.settings import Settings
 
 
@@ -142,6 +145,7 @@ class Storage(containers.DeclarativeContainer):
     leads = providers.Singleton(SqlLeadQuery, database)
     transcripts = providers.Singleton(SqlTranscriptQuery, database)
     directory = providers.Singleton(SqlContactDirectory, database)
+    packs = providers.Singleton(SqlPackStore, database)
 
 
 class Channels(containers.DeclarativeContainer):
@@ -231,7 +235,14 @@ class Core(containers.DeclarativeContainer):
         elsewhere=providers.Singleton(NoTurnQueue),
     )
     outbox_ready = providers.Singleton(Signal)
-    bot = providers.Singleton(lambda settings: bot_named(settings.bot.name), settings)
+    bots = providers.Singleton(
+        BotSource,
+        name=providers.Callable(lambda settings: settings.bot.name, settings),  # `.provided.bot.name` is the provider's own name
+        packs=storage.packs,
+        builtin=providers.Object(shipped_pack),
+        catalogue=providers.Object(None),
+        clock=clock,
+    )
     rules = providers.Singleton(
         TurnRules,
         max_message_chars=settings.provided.limits.max_message_chars,
@@ -259,7 +270,7 @@ class Core(containers.DeclarativeContainer):
         ProcessTurns,
         store=storage.conversations,
         lock=lock,
-        bot=bot,
+        bots=bots,
         rules=rules,
         admin=admin_channel,
         clock=clock,
@@ -267,7 +278,15 @@ class Core(containers.DeclarativeContainer):
         on_committed=outbox_ready.provided.set,
     )
     release = providers.Singleton(
-        ReleaseConversation, store=storage.conversations, lock=lock, bot=bot, clock=clock
+        ReleaseConversation, store=storage.conversations, lock=lock, bots=bots, clock=clock
+    )
+    flows = providers.Singleton(
+        ManageFlows,
+        packs=storage.packs,
+        shipped=providers.Object(shipped_pack),
+        shipped_names=providers.Object(shipped_pack_names),
+        clock=clock,
+        on_change=bots.provided.invalidate,
     )
     pacer = providers.Singleton(SendPacer, settings.provided.limits.send_rate_per_second)
     dispatch = providers.Singleton(
@@ -286,10 +305,12 @@ class Core(containers.DeclarativeContainer):
         dispatch=dispatch,
         log_store=storage.message_log,
         outbox=storage.outbox,
+        conversations=storage.conversations,
         clock=clock,
         outbox_ready=outbox_ready,
         cooldown_seconds=settings.provided.limits.cooldown_seconds,
         claim_lease=settings.provided.worker.claim_lease_seconds,
+        session_ttl=settings.provided.limits.session_ttl_seconds,
     )
 
 

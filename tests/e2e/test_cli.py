@@ -40,7 +40,9 @@ def _free_port() -> int:
 def test_a_bad_setting_stops_every_command_with_one_sentence_naming_it(
     tmp_path: Path, variable: str, value: str
 ) -> None:
-    for command in (["serve"], ["migrate"], ["worker"]):
+    # A pack may be stored after migrating, so `migrate` alone does not check BOT.
+    commands = (["serve"], ["worker"]) if variable == "BOT" else (["serve"], ["migrate"], ["worker"])
+    for command in commands:
         done = subprocess.run([CHATGATE, *command], env=_env(tmp_path, **{variable: value}),
                               capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL)
         assert done.returncode != 0
@@ -104,3 +106,32 @@ def test_chat_in_the_terminal_talks_to_the_bot(tmp_path: Path) -> None:
                           input="hello\n", capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "bot> " in done.stdout and "1. " in done.stdout
+
+
+def test_flows_validate_names_each_problem_and_accepts_a_good_pack(tmp_path: Path) -> None:
+    from importlib import resources
+    import json
+
+    good = tmp_path / "good.json"
+    good.write_bytes(resources.files("domain.packs").joinpath("franchise_leads.json").read_bytes())
+    ok = subprocess.run([CHATGATE, "flows", "validate", str(good)], env=_env(tmp_path), capture_output=True,
+                        text=True, timeout=60)
+    assert ok.returncode == 0 and "is valid" in ok.stdout
+
+    broken = json.loads(good.read_text())
+    first_flow = next(iter(broken["flows"].values()))
+    first_flow["start"] = "missing_step"
+    bad = tmp_path / "bad.yaml"
+    import yaml
+
+    bad.write_text(yaml.safe_dump(broken))
+    refused = subprocess.run([CHATGATE, "flows", "validate", str(bad)], env=_env(tmp_path), capture_output=True,
+                             text=True, timeout=60)
+    assert refused.returncode == 1 and "missing_step" in refused.stderr and "Traceback" not in refused.stderr
+
+
+def test_flows_list_shows_the_packs_and_which_one_answers(tmp_path: Path) -> None:
+    listed = subprocess.run([CHATGATE, "flows", "list"], env=_env(tmp_path, bot="franchise_leads"),
+                            capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0
+    assert any(line.startswith("* franchise_leads") for line in listed.stdout.splitlines())

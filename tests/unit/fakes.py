@@ -9,15 +9,18 @@ conversation went stale, head-of-lane claims, delivery statuses that only move f
 
 from __future__ import annotations
 
+import msgspec
+
 import itertools
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import Callable, AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from application.ports.channels import SendFailed, SendReceipt
 from application.ports.coordination import LockTimeout
 from application.ports.storage import (
+    StoredPack,
     NewOutbound,
     DeliveryOutcome,
     DeliveryResult,
@@ -139,6 +142,7 @@ class FakeDatabase:
     leads: dict[tuple[str, float], LeadRow] = field(default_factory=dict)
     pending_statuses: list[DeliveryStatus] = field(default_factory=list)
     aliases: dict[str, ContactId] = field(default_factory=dict)
+    kept: set[str] = field(default_factory=set)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -228,6 +232,38 @@ class FakeMessageLog:
         )
 
 
+class FakePackStore:
+    """The ``PackStore`` port in memory."""
+
+    def __init__(self) -> None:
+        self.rows: list[StoredPack] = []
+
+    async def add(self, name: str, definition_for: Callable[[int], bytes], floor: int, now: float) -> int:
+        """Store the next version (above ``floor`` and every stored one); its number."""
+        version = max([floor, *(row.version for row in self.rows if row.name == name)]) + 1
+        self.rows.append(StoredPack(name=name, version=version, definition=definition_for(version),
+                                    active=True, created_at=now))
+        return version
+
+    async def versions(self, name: str) -> list[StoredPack]:
+        """Every active version of a pack, oldest first."""
+        return sorted((r for r in self.rows if r.name == name and r.active), key=lambda r: r.version)
+
+    async def names(self) -> list[str]:
+        """The packs with an active version."""
+        return sorted({row.name for row in self.rows if row.active})
+
+    async def deactivate(self, name: str) -> bool:
+        """Stop a pack answering new conversations; False when it has no active version."""
+        found = [row for row in self.rows if row.name == name and row.active]
+        self.rows = [msgspec.structs.replace(r, active=False) if r in found else r for r in self.rows]
+        return bool(found)
+
+    async def stamp(self) -> tuple[int, int]:
+        """Changes whenever a pack is stored or deactivated."""
+        return len(self.rows), sum(row.active for row in self.rows)
+
+
 class FakeContactDirectory:
     """The ``ContactDirectory`` port over the fake database's aliases."""
 
@@ -278,6 +314,7 @@ class FakeConversationStore:
         if version != outcome.expected_version:
             return False
         self.db.conversations[outcome.contact_key] = (outcome.conversation, version + 1)
+        (self.db.kept.add if outcome.keep else self.db.kept.discard)(outcome.contact_key)
         for inbound_id in outcome.consumed:
             if inbound_id in self.db.inbound:
                 self.db.inbound[inbound_id].status = InboundStatus.PROCESSED
@@ -287,6 +324,14 @@ class FakeConversationStore:
                                            event=event, created_at=outcome.at))
         self._upsert_lead(outcome)
         return True
+
+    async def forget_idle(self, idle_before: float, limit: int) -> int:
+        """Delete conversations untouched since ``idle_before`` that may expire; how many."""
+        idle = [key for key, (conversation, _) in self.db.conversations.items()
+                if conversation.updated_at < idle_before and key not in self.db.kept][:limit]
+        for key in idle:
+            del self.db.conversations[key]
+        return len(idle)
 
     def _upsert_lead(self, outcome: TurnOutcome) -> None:
         lead = outcome.conversation.lead

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy import Connection
 
 from adapters.sql.codec import decode_conversation, decode_inbound, encode, event_kind
@@ -48,6 +48,16 @@ class SqlConversationStore:
         """One conversation and its version (0 when there is none)."""
         found = await self._db.read(lambda conn: self._conversations(conn, [contact_key]))
         return found.get(contact_key, (None, 0))
+
+    async def forget_idle(self, idle_before: float, limit: int) -> int:
+        """Delete conversations untouched since ``idle_before`` that may expire; how many."""
+        idle = (
+            select(conversations.c.contact_key)
+            .where(conversations.c.updated_at < idle_before, conversations.c.keep.is_(False))
+            .limit(limit)
+        )
+        statement = delete(conversations).where(conversations.c.contact_key.in_(idle.scalar_subquery()))
+        return await self._db.write(lambda conn: conn.execute(statement).rowcount)
 
     async def save(self, outcomes: Sequence[TurnOutcome]) -> list[bool]:
         """Save each outcome in one transaction; False for one whose conversation went stale."""
@@ -110,7 +120,8 @@ class SqlConversationStore:
         statement = (
             update(conversations)
             .where(and_(conversations.c.contact_key == bindparam("k"), conversations.c.version == bindparam("old")))
-            .values(bot=bindparam("b"), state=bindparam("s"), version=bindparam("new"), updated_at=bindparam("at"))
+            .values(bot=bindparam("b"), state=bindparam("s"), version=bindparam("new"), updated_at=bindparam("at"),
+                    keep=bindparam("keep"))
         )
         rows = [_update_row(o) for o in outcomes]
         if conn.dialect.supports_sane_multi_rowcount:
@@ -175,6 +186,7 @@ def _conversation_row(outcome: TurnOutcome, *, version: int) -> dict[str, object
         "state": encode(outcome.conversation),
         "version": version,
         "updated_at": outcome.at,
+        "keep": outcome.keep,
     }
 
 
@@ -186,6 +198,7 @@ def _update_row(outcome: TurnOutcome) -> dict[str, object]:
         "b": outcome.conversation.bot,
         "s": encode(outcome.conversation),
         "at": outcome.at,
+        "keep": outcome.keep,
     }
 
 

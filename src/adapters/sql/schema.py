@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Float,
     Index,
@@ -14,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 
 metadata = MetaData()
@@ -58,6 +60,8 @@ conversations = Table(
     Column("state", LargeBinary, nullable=False),
     Column("version", Integer, nullable=False),
     Column("updated_at", Float, nullable=False),
+    # Expiry must not clean it up: a person holds it, or the contact opted out.
+    Column("keep", Boolean, nullable=False, server_default=false()),
     Index("ix_conversations_updated", "updated_at"),
 )
 
@@ -135,4 +139,17 @@ contact_aliases = Table(
     Column("alias_key", String(200), primary_key=True),
     Column("contact_key", String(200), nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+# Every version of every pack an operator stored; the newest active one answers new conversations.
+flow_packs = Table(
+    "flow_packs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String(60), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("definition", LargeBinary, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("name", "version", name="uq_flow_packs_version"),
 )

@@ -7,7 +7,7 @@ StorageError
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import msgspec
@@ -87,6 +87,8 @@ class TurnOutcome(msgspec.Struct, frozen=True, kw_only=True):
     consumed: tuple[int, ...]
     outbound: tuple[NewOutbound, ...] = ()
     events: tuple[Event, ...] = ()
+    # Expiry must not clean it up (a person holds it, or the contact opted out).
+    keep: bool = False
     at: float
 
 
@@ -123,6 +125,10 @@ class ConversationStore(Protocol):
 
     async def get(self, contact_key: str) -> tuple[Conversation | None, int]:
         """One conversation and its version (0 when there is none)."""
+        ...
+
+    async def forget_idle(self, idle_before: float, limit: int) -> int:
+        """Delete conversations untouched since ``idle_before`` that may expire; how many."""
         ...
 
 
@@ -260,4 +266,38 @@ class OutboxQuery(Protocol):
 
     async def list_items(self, *, status: str | None, lane: str | None, limit: int) -> list[OutboxRecord]:
         """Jobs, newest first, filtered by status and lane."""
+        ...
+
+
+class StoredPack(msgspec.Struct, frozen=True, kw_only=True):
+    """A version of a flow pack as an operator stored it."""
+
+    name: str
+    version: int
+    definition: bytes
+    active: bool
+    created_at: float
+
+
+class PackStore(Protocol):
+    """Flow packs operators define through the admin API, every version kept."""
+
+    async def add(self, name: str, definition_for: Callable[[int], bytes], floor: int, now: float) -> int:
+        """Store the next version (above ``floor`` and every stored one); its number."""
+        ...
+
+    async def versions(self, name: str) -> list[StoredPack]:
+        """Every active version of a pack, oldest first."""
+        ...
+
+    async def names(self) -> list[str]:
+        """The packs with an active version."""
+        ...
+
+    async def deactivate(self, name: str) -> bool:
+        """Stop a pack answering new conversations; False when it has no active version."""
+        ...
+
+    async def stamp(self) -> tuple[int, int]:
+        """Changes whenever a pack is stored or deactivated (cheap: checked every second)."""
         ...

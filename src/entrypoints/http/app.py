@@ -14,7 +14,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 
 from entrypoints.container import Container, freeze_startup_heap, resolve
-from entrypoints.http import admin, ops, sandbox, webhooks
+from entrypoints.http import admin, flows, ops, sandbox, webhooks
 from entrypoints.settings import Settings
 
 log = logging.getLogger("chatgate.http")
@@ -39,7 +39,10 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
             await container.shutdown_resources()
 
     return Litestar(
-        route_handlers=[*_webhook_routes(container.settings()), *ops.ROUTES, *sandbox.ROUTES, admin.AdminController],
+        route_handlers=[
+            *_webhook_routes(container.settings()), *ops.ROUTES, *sandbox.ROUTES,
+            admin.AdminController, flows.FlowsController,
+        ],
         dependencies=_dependencies(container),
         lifespan=[lifespan],
         state=State({"admin_token": admin_token}),
@@ -63,6 +66,7 @@ def _dependencies(container: Container) -> dict[str, Provide]:
     picks = {
         "handle_inbound": core.handle_inbound,
         "release": core.release,
+        "flows": core.flows,
         "telemetry": core.telemetry,
         "redis": core.redis_probe,
         "database": storage.database,
@@ -92,8 +96,10 @@ def _validation_error(_: Request, exc: ValidationException) -> Response[dict[str
 
 def _unexpected_error(request: Request, exc: Exception) -> Response[dict[str, object]]:
     if isinstance(exc, HTTPException) and exc.status_code < 500:
-        return Response({"status_code": exc.status_code, "detail": exc.detail}, status_code=exc.status_code,
-                        headers=exc.headers)
+        body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
+        if exc.extra:
+            body["extra"] = exc.extra
+        return Response(body, status_code=exc.status_code, headers=exc.headers)
     cause = exc.__cause__ or exc
     log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=cause)
     return Response({"status_code": 500, "detail": "internal error; it was logged"}, status_code=500)

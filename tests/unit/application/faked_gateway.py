@@ -23,6 +23,7 @@ from fakes import (
     FakeDatabase,
     FakeLeadQuery,
     FakeContactDirectory,
+    FakePackStore,
     FakeMessageLog,
     FakeOutbox,
     FakeSender,
@@ -56,6 +57,8 @@ class Gateway:
         storage, core = container.storage, container.core
         storage.message_log.override(providers.Object(FakeMessageLog(self.db)))
         storage.directory.override(providers.Object(FakeContactDirectory(self.db)))
+        self.packs = FakePackStore()
+        storage.packs.override(providers.Object(self.packs))
         storage.conversations.override(providers.Object(self.store))
         storage.outbox.override(providers.Object(self.outbox))
         storage.leads.override(providers.Object(FakeLeadQuery(self.db)))
