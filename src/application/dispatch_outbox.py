@@ -116,6 +116,9 @@ class DispatchOutbox:
                 item_id=item.id, outcome=DeliveryOutcome.DEAD,
                 error="needs a template: the contact last wrote more than 24 hours ago (WhatsApp's window)",
             ))
+        if item.kind is OutboxKind.REPLY and (defer := self._pacer.contact_delay(item.provider, item.lane)):
+            # Faster than the provider lets one contact be written to: later, not counted as a try.
+            return DeliveryResult(item_id=item.id, outcome=DeliveryOutcome.DEFER, retry_at=self._clock.now() + defer)
         await self._pacer.wait(item.provider)
         try:
             receipt = await sender.send(_message(item))
@@ -136,7 +139,8 @@ class DispatchOutbox:
         if isinstance(exc, RateLimited):
             if exc.retry_after is not None:
                 delay = max(delay, exc.retry_after)
-            self._pacer.slow_down(item.provider, delay)
+            if not exc.per_recipient:  # the whole number is throttled; else only this lane waits
+                self._pacer.slow_down(item.provider, delay)
         result = DeliveryResult(
             item_id=item.id, outcome=DeliveryOutcome.RETRY,
             retry_at=self._clock.now() + delay, error=error,

@@ -871,3 +871,14 @@ async def test_concurrent_claims_never_take_one_job_twice_nor_two_of_one_lane(st
     assert set(words(taken)) == {"first"} and taken  # only heads; a lane passed over waits its turn
     later = await stores.outbox.claim(NOW, 100)
     assert {item.lane for item in taken} | {item.lane for item in later} == set(lanes)
+
+
+async def test_a_deferred_job_waits_its_time_and_its_attempt_is_not_counted(stores: Stores) -> None:
+    await enqueue(stores, lane(), "hello")
+    [job] = await stores.outbox.claim(NOW, 10)
+
+    await stores.outbox.finish([DeliveryResult(item_id=job.id, outcome=DeliveryOutcome.DEFER, retry_at=NOW + 5)], NOW)
+
+    assert await stores.outbox.claim(NOW + 4, 10) == []
+    [again] = await stores.outbox.claim(NOW + 5, 10)
+    assert (again.id, again.attempts) == (job.id, 1)

@@ -396,6 +396,9 @@ class FakeOutbox:
             elif result.outcome is DeliveryOutcome.RETRY:
                 assert result.retry_at is not None, "a retry needs its time"
                 row.status, row.next_attempt_at, row.error = "pending", result.retry_at, result.error
+            elif result.outcome is DeliveryOutcome.DEFER:
+                assert result.retry_at is not None, "a deferral needs its time"
+                row.status, row.next_attempt_at, row.attempts = "pending", result.retry_at, row.attempts - 1
             else:
                 row.status, row.error = "dead", result.error
         self._apply_waiting(now)

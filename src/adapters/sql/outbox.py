@@ -117,6 +117,7 @@ def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float) -> 
     sent = [r for r in results if r.outcome is DeliveryOutcome.SENT]
     retry = [r for r in results if r.outcome is DeliveryOutcome.RETRY]
     dead = [r for r in results if r.outcome is DeliveryOutcome.DEAD]
+    deferred = [r for r in results if r.outcome is DeliveryOutcome.DEFER]
     by_id = outbox.c.id == bindparam("item_id")
     if sent:
         conn.execute(
@@ -130,6 +131,12 @@ def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float) -> 
             update(outbox).where(by_id).values(
                 status="pending", next_attempt_at=bindparam("at"), error=bindparam("err"), updated_at=now),
             [{"item_id": r.item_id, "at": r.retry_at, "err": r.error} for r in retry],
+        )
+    if deferred:
+        conn.execute(
+            update(outbox).where(by_id).values(
+                status="pending", next_attempt_at=bindparam("at"), attempts=outbox.c.attempts - 1, updated_at=now),
+            [{"item_id": r.item_id, "at": r.retry_at} for r in deferred],
         )
     if dead:
         conn.execute(

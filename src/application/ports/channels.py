@@ -25,11 +25,17 @@ class SendFailed(Exception):
 
 
 class RateLimited(SendFailed):
-    """The provider throttled us; ``retry_after`` seconds is its hint, when it gave one."""
+    """The provider throttled us; ``retry_after`` seconds is its hint, when it gave one.
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, code: str | None = None) -> None:
+    ``per_recipient``: only messages to this one contact are throttled (Meta's pair rate
+    limit), so only that contact's lane slows; otherwise the whole sending number does.
+    """
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, code: str | None = None,
+                 per_recipient: bool = False) -> None:
         super().__init__(reason, code=code)
         self.retry_after = retry_after
+        self.per_recipient = per_recipient
 
 
 class TemporaryFailure(SendFailed):

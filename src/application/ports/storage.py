@@ -153,6 +153,7 @@ class DeliveryOutcome(enum.StrEnum):
     SENT = "sent"
     RETRY = "retry"
     DEAD = "dead"
+    DEFER = "defer"  # not attempted (paced): back to the queue, the attempt not counted
 
 
 class DeliveryResult(msgspec.Struct, frozen=True, kw_only=True):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from application.pacing import Pace
 from application.ports.channels import PermanentFailure, RateLimited, TemporaryFailure
 from domain.contacts import ContactId
 from faked_gateway import Gateway
@@ -173,3 +174,40 @@ async def test_a_dead_lettered_reply_alerts_the_admin_chat_once(
 
     [alert] = gateway.senders["telegram_admin"].sent
     assert ana.key in alert.reply.text and "131026" in alert.reply.text
+
+
+async def test_replies_faster_than_a_contacts_pace_are_deferred_not_attempted(
+    make_gateway: Callable[..., Gateway], new_contact: Callable[..., ContactId]
+) -> None:
+    gateway = make_gateway({"CHATGATE_COOLDOWN_MS": "0"})
+    gateway.container.core.pacer.add_kwargs(paces={"meta": Pace(per_second=0.5, burst=1.0)})
+    meta = gateway.senders["meta"]
+    ana, budi = new_contact(), new_contact()
+    first, second = await _answered_but_not_sent(gateway, ana, "halo", "halo lagi")
+    [other] = await _answered_but_not_sent(gateway, budi, "halo")
+
+    await gateway.dispatch()  # Ana's first and Budi's go
+    await gateway.dispatch()  # Ana's second is too soon: deferred, not tried
+    assert [m.outbox_id for m in meta.sent] == [first.id, other.id]
+    assert (second.status, second.attempts) == ("pending", 0)
+    gateway.clock.set(second.next_attempt_at)
+    await gateway.dispatch()
+
+    assert [m.outbox_id for m in meta.sent] == [first.id, other.id, second.id]
+    assert (second.status, second.attempts) == ("sent", 1)
+
+
+async def test_a_per_recipient_429_slows_only_that_contacts_lane(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    meta = gateway.senders["meta"]
+    meta.fail(RateLimited("pair rate limit", retry_after=60, code="131056", per_recipient=True))
+    ana, budi = new_contact(), new_contact()
+    [ana_job] = await _answered_but_not_sent(gateway, ana, "halo")
+    await gateway.dispatch()
+    [budi_job] = await _answered_but_not_sent(gateway, budi, "halo")
+
+    await gateway.dispatch()
+
+    assert budi_job.status == "sent", "another contact is not held by one contact's throttling"
+    assert ana_job.status == "pending" and ana_job.next_attempt_at - gateway.clock.now() > 55

@@ -38,6 +38,7 @@ _SEND_RESPONSE = msgspec.json.Decoder(SendResponse)
 _ERROR_RESPONSE = msgspec.json.Decoder(ErrorResponse)
 
 _THROTTLED = frozenset({4, 80007, 130429, 131056})
+_PAIR_RATE = 131056  # too many messages to this one user: only their lane should wait
 # 1 and 2 are the Graph API's generic "unknown" and "service unavailable" codes.
 _TRANSIENT = frozenset({1, 2, 131000, 131016, 131057})
 _REFUSED = frozenset(
@@ -133,7 +134,8 @@ def _failure(status: int, raw: bytes, retry_after: str | None) -> SendFailed:
     reason = f"Meta answered HTTP {status}" + (f" with error {code}: {error.message}" if error else "")
     code_text = str(code) if code is not None else None
     if code in _THROTTLED:
-        return RateLimited(reason, retry_after=_retry_after(retry_after), code=code_text)
+        return RateLimited(reason, retry_after=_retry_after(retry_after), code=code_text,
+                           per_recipient=code == _PAIR_RATE)
     if code in _TRANSIENT:
         return TemporaryFailure(reason, code=code_text)
     if _refused(code):
