@@ -273,6 +273,11 @@ class Settings(_Section):
         if self.whatsapp.provider == "waha" and not self.waha.hmac_key:
             notes.append(_refusal("WAHA", "CHATGATE_WAHA_HMAC_KEY", "CHATGATE_WAHA_UNSAFE_ACCEPT_UNSIGNED",
                                   self.waha.unsafe_accept_unsigned))
+        if self.worker.claim_lease_seconds < 30:
+            notes.append(
+                f"CHATGATE_WORKER_CLAIM_LEASE_SECONDS is {self.worker.claim_lease_seconds:g}: a send slower than "
+                "that (providers are given 10 s) may be taken over and go out twice; 30 or more is safe."
+            )
         if self.telegram.enabled and not self.telegram.webhook_secret:
             notes.append(_refusal("Telegram", "CHATGATE_TELEGRAM_WEBHOOK_SECRET",
                                   "CHATGATE_TELEGRAM_UNSAFE_ACCEPT_UNSIGNED", self.telegram.unsafe_accept_unsigned))
