@@ -5,7 +5,20 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import (
+    Boolean,
+    Float,
+    Integer,
+    LargeBinary,
+    String,
+    and_,
+    bindparam,
+    column,
+    delete,
+    select,
+    update,
+    values,
+)
 from sqlalchemy import Connection
 
 from adapters.sql.codec import decode_conversation, decode_inbound, encode, event_kind
@@ -124,6 +137,8 @@ class SqlConversationStore:
                     keep=bindparam("keep"))
         )
         rows = [_update_row(o) for o in outcomes]
+        if conn.dialect.name == "postgresql":
+            return _update_from_values(conn, rows)
         if conn.dialect.supports_sane_multi_rowcount:
             result = conn.execute(statement, rows)
             if result.rowcount == len(rows):
@@ -217,3 +232,19 @@ def _lead_row(outcome: TurnOutcome) -> dict[str, object]:
         "created_at": outcome.at,
         "updated_at": outcome.at,
     }
+
+
+def _update_from_values(conn: Connection, rows: list[dict[str, object]]) -> set[str]:
+    """PostgreSQL: every conversation of the batch in one UPDATE … FROM (VALUES …) that returns
+    the ones whose version still matched (its executemany cannot tell them apart)."""
+    given = values(
+        column("k", String), column("old", Integer), column("new", Integer), column("b", String),
+        column("s", LargeBinary), column("at", Float), column("keep", Boolean), name="given",
+    ).data([(r["k"], r["old"], r["new"], r["b"], r["s"], r["at"], r["keep"]) for r in rows])
+    statement = (
+        update(conversations)
+        .where(conversations.c.contact_key == given.c.k, conversations.c.version == given.c.old)
+        .values(bot=given.c.b, state=given.c.s, version=given.c.new, updated_at=given.c.at, keep=given.c.keep)
+        .returning(conversations.c.contact_key)
+    )
+    return set(conn.execute(statement).scalars())
