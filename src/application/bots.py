@@ -17,6 +17,7 @@ from application.ports.coordination import Clock
 from application.ports.storage import PackStore
 from domain.conversations import Bot
 from domain.flows import Catalogue, FlowBot, Pack, decode_pack
+from domain.flows.reference import Reference
 
 log = logging.getLogger("chatgate.bots")
 
@@ -34,14 +35,14 @@ class BotSource:
         name: str,
         packs: PackStore,
         builtin: Callable[[str], Pack | None],
-        catalogue: Catalogue | None,
+        data: Callable[[Pack], tuple[Catalogue | None, Reference | None]],
         clock: Clock,
         refresh_every: float = 1.0,
     ) -> None:
         self.name = name
         self._packs = packs
         self._builtin = builtin(name)
-        self._catalogue = catalogue
+        self._data = data
         self._clock = clock
         self._refresh_every = refresh_every
         self._bot: Bot | None = None
@@ -76,7 +77,9 @@ class BotSource:
             raise UnknownPack(f"no pack is named {self.name!r}")
         if self._bot is not None:
             log.info("pack %s: now answering with version %d", self.name, max(p.version for p in versions))
-        return FlowBot(versions, self._catalogue)
+        newest = max(versions, key=lambda pack: pack.version)
+        catalogue, reference = self._data(newest)  # the products and records the pack reads
+        return FlowBot(versions, catalogue, reference)
 
 
 def stored_definition(pack: Pack, version: int) -> bytes:

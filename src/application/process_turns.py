@@ -26,7 +26,10 @@ from application.alerts import AdminChannel
 from application.bots import BotSource
 from application.ports.telemetry import Telemetry
 from application.turns import TurnRules, build_turn
-from domain.conversations import Bot, Conversation
+from domain.conversations import Bot, Conversation, Decision, Turn
+from domain.flows import FlowBot
+from domain.flows.events import LookupRequested
+from domain.flows.reference import find, order_record
 from domain.messages import MediaReply, Reply, TextReply
 
 
@@ -67,7 +70,7 @@ class ProcessTurns:
             locked = [key for key, ok in zip(keys, taken) if ok]
             pending = await self._store.pending(locked)
             bot = await self._bots.current() if pending else None
-            outcomes = [self._decide(bot, turn) for turn in pending if bot is not None]
+            outcomes = [await self._decide(bot, turn) for turn in pending if bot is not None]
             if outcomes:
                 saved = await self._store.save(outcomes)
                 busy += [o.contact_key for o, ok in zip(outcomes, saved) if not ok]
@@ -75,6 +78,19 @@ class ProcessTurns:
             self._on_committed()
             self._telemetry.processed(time.perf_counter() - started)
         return busy
+
+    async def _answer_lookups(self, bot: Bot, decision: Decision, turn: Turn) -> Decision:
+        # A pack asked for one of the contact's own records (an order by its number): find it
+        # and let the bot answer with it, in this same turn.
+        asked = [e for e in decision.events if isinstance(e, LookupRequested)]
+        if not asked or not isinstance(bot, FlowBot):
+            return decision
+        request = asked[0]
+        placed = await self._store.orders(request.contact_key) if request.table == "orders" else []
+        record = find([order_record(number, order) for number, order in placed], request.query)
+        answered = bot.looked_up(decision.conversation, turn, record)
+        kept = tuple(e for e in decision.events if not isinstance(e, LookupRequested))
+        return msgspec.structs.replace(answered, events=kept + answered.events)
 
     async def _take(self, held: contextlib.AsyncExitStack, key: str, busy: list[str]) -> bool:
         try:
@@ -86,7 +102,7 @@ class ProcessTurns:
             return False
         return True
 
-    def _decide(self, bot: Bot, pending: PendingTurn) -> TurnOutcome:
+    async def _decide(self, bot: Bot, pending: PendingTurn) -> TurnOutcome:
         now = self._clock.now()
         conversation = _current(bot, pending.conversation, pending.contact_key, now, self._rules.session_ttl)
         turn, notice = build_turn(pending.inbound, conversation.language, self._rules, now)
@@ -94,7 +110,7 @@ class ProcessTurns:
             replies: tuple[Reply, ...] = (notice,) if notice else ()
             decided, events = conversation, ()
         else:
-            decision = bot.decide(conversation, turn)
+            decision = await self._answer_lookups(bot, bot.decide(conversation, turn), turn)
             replies = _with_notice(decision.replies, notice)
             decided, events = decision.conversation, decision.events
         return TurnOutcome(

@@ -15,6 +15,7 @@ import aiohttp
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
+from adapters.packs.files import builtin_data
 from adapters.packs.shipped import shipped_pack, shipped_pack_names
 from adapters.memory.coordination import (
     InMemoryContactLock,
@@ -240,7 +241,7 @@ class Core(containers.DeclarativeContainer):
         name=providers.Callable(lambda settings: settings.bot.name, settings),  # `.provided.bot.name` is the provider's own name
         packs=storage.packs,
         builtin=providers.Object(shipped_pack),
-        catalogue=providers.Object(None),
+        data=providers.Object(builtin_data),
         clock=clock,
     )
     rules = providers.Singleton(

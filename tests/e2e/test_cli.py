@@ -65,7 +65,7 @@ async def test_served_process_answers_a_signed_webhook_through_the_graph_api(tmp
             lambda _: __import__("provider_server").Response(200, {"messages": [{"id": "wamid.OUT="}]})])
         env = _env(tmp_path, whatsapp_provider="meta", meta_app_secret=APP_SECRET, meta_access_token="t",
                    meta_verify_token="v", meta_phone_number_id=wa.PHONE_NUMBER_ID,
-                   meta_api_base=graph.base_url, cooldown_ms="0", admin_token="cli-admin")
+                   meta_api_base=graph.base_url, cooldown_ms="0", admin_token="cli-admin", bot="franchise_leads")
         migrate = await asyncio.to_thread(subprocess.run, [CHATGATE, "migrate"], env=env, capture_output=True,
                                           timeout=60, stdin=subprocess.DEVNULL)
         assert migrate.returncode == 0, migrate.stderr

@@ -35,6 +35,8 @@ from application.ports.storage import (
     TurnOutcome,
 )
 from domain.contacts import ContactId
+from domain.flows import OrderPlaced
+from domain.orders import Order
 from domain.conversations import Conversation
 from domain.events import Event
 from domain.lead_form import FIELDS
@@ -143,6 +145,7 @@ class FakeDatabase:
     pending_statuses: list[DeliveryStatus] = field(default_factory=list)
     aliases: dict[str, ContactId] = field(default_factory=dict)
     kept: set[str] = field(default_factory=set)
+    orders: list[tuple[str, str, Order]] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
 
     def next_id(self) -> int:
@@ -322,8 +325,14 @@ class FakeConversationStore:
         for event in outcome.events:
             self.db.events.append(EventRow(id=self.db.next_id(), contact_key=outcome.contact_key,
                                            event=event, created_at=outcome.at))
+            if isinstance(event, OrderPlaced) and event.number:
+                self.db.orders.append((event.number, outcome.contact_key, event.order))
         self._upsert_lead(outcome)
         return True
+
+    async def orders(self, contact_key: str) -> list[tuple[str, Order]]:
+        """A contact's orders (number, order), newest first."""
+        return [(number, order) for number, key, order in reversed(self.db.orders) if key == contact_key]
 
     async def forget_idle(self, idle_before: float, limit: int) -> int:
         """Delete conversations untouched since ``idle_before`` that may expire; how many."""

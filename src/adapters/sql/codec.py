@@ -7,6 +7,7 @@ import msgspec
 from domain.conversations import Conversation
 from domain.events import Event
 from domain.messages import InboundMessage, Reply
+from domain.orders import Order
 
 encode = msgspec.json.Encoder().encode
 decode_inbound = msgspec.json.Decoder(InboundMessage).decode
@@ -14,6 +15,7 @@ decode_conversation = msgspec.json.Decoder(Conversation).decode
 decode_reply = msgspec.json.Decoder(Reply).decode
 decode_event = msgspec.json.Decoder(Event).decode
 decode_fields = msgspec.json.Decoder(dict[str, str]).decode
+decode_order = msgspec.json.Decoder(Order).decode
 
 
 def event_kind(event: Event) -> str:

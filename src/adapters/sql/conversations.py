@@ -21,14 +21,16 @@ from sqlalchemy import (
 )
 from sqlalchemy import Connection
 
-from adapters.sql.codec import decode_conversation, decode_inbound, encode, event_kind
+from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
 from adapters.sql.engine import upsert
 from adapters.sql.outbox import outbox_row
-from adapters.sql.schema import conversations, events, inbound_messages, leads, outbox
+from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
 from application.ports.storage import InboundStatus, PendingTurn, StoredInbound, TurnOutcome
 from domain.conversations import Conversation
+from domain.flows import OrderPlaced
 from domain.lead_form import FIELDS
+from domain.orders import Order
 
 
 class SqlConversationStore:
@@ -62,6 +64,10 @@ class SqlConversationStore:
         found = await self._db.read(lambda conn: self._conversations(conn, [contact_key]))
         return found.get(contact_key, (None, 0))
 
+    async def orders(self, contact_key: str) -> list[tuple[str, Order]]:
+        """A contact's orders (number, order), newest first."""
+        return await self._db.read(lambda conn: self.orders_of(conn, contact_key))
+
     async def forget_idle(self, idle_before: float, limit: int) -> int:
         """Delete conversations untouched since ``idle_before`` that may expire; how many."""
         idle = (
@@ -82,6 +88,7 @@ class SqlConversationStore:
         self._consume(conn, kept)
         self._enqueue(conn, kept)
         self._record_events(conn, kept)
+        self._record_orders(conn, kept)
         self._upsert_leads(conn, kept)
         return saved
 
@@ -173,6 +180,22 @@ class SqlConversationStore:
         rows = [outbox_row(item, o.at) for o in outcomes for item in o.outbound]
         if rows:
             conn.execute(outbox.insert(), rows)
+
+    def _record_orders(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
+        rows = [
+            {"number": e.number, "contact_key": o.contact_key, "state": e.order.state.value,
+             "payload": encode(e.order), "created_at": o.at, "updated_at": o.at}
+            for o in outcomes for e in o.events if isinstance(e, OrderPlaced) and e.number
+        ]
+        if rows:
+            statement = upsert(self._db.dialect, orders).on_conflict_do_nothing(index_elements=["number"])
+            conn.execute(statement, rows)
+
+    def orders_of(self, conn: Connection, contact_key: str) -> list[tuple[str, Order]]:
+        """A contact's orders, newest first."""
+        query = (select(orders.c.number, orders.c.payload).where(orders.c.contact_key == contact_key)
+                 .order_by(orders.c.id.desc()))
+        return [(row.number, decode_order(row.payload)) for row in conn.execute(query)]
 
     def _record_events(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [

@@ -153,3 +153,18 @@ flow_packs = Table(
     Column("created_at", Float, nullable=False),
     UniqueConstraint("name", "version", name="uq_flow_packs_version"),
 )
+
+# Orders placed through a shop pack; the number is the one the contact was told.
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("number", String(40), nullable=False),
+    Column("contact_key", String(200), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    UniqueConstraint("number", name="uq_orders_number"),
+    Index("ix_orders_contact", "contact_key"),
+)

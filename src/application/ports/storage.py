@@ -16,6 +16,7 @@ from domain.contacts import ContactId
 from domain.conversations import Conversation
 from domain.events import Event
 from domain.messages import Channel, DeliveryStatus, InboundMessage, Reply
+from domain.orders import Order
 
 
 class StorageError(Exception):
@@ -129,6 +130,10 @@ class ConversationStore(Protocol):
 
     async def forget_idle(self, idle_before: float, limit: int) -> int:
         """Delete conversations untouched since ``idle_before`` that may expire; how many."""
+        ...
+
+    async def orders(self, contact_key: str) -> list[tuple[str, Order]]:
+        """A contact's orders (number, order), newest first."""
         ...
 
 

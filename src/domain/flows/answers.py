@@ -4,6 +4,9 @@ An option is picked by its button id; by its title in any of the pack's language
 its words, as the whole message; else by the words of the message: a number (its position),
 a word of its title or its own words (a typo forgiven from four letters on). A word two options
 share names neither, and a message naming two options picks none.
+
+A lookup is answered by the record a message names (``reference.find``); a media answer by a
+message carrying media, or, when it may be skipped, by its skip option or a skip word.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import msgspec
 
 from domain.conversations import Turn
 from domain.flows.catalogue import Catalogue
-from domain.flows.definition import Choice, ProductChoice, TextAnswer
-from domain.flows.prompts import OptionView
+from domain.flows.definition import Choice, LookupAnswer, MediaAnswer, ProductChoice, TextAnswer
+from domain.flows.prompts import SKIP, OptionView
+from domain.flows.reference import Reference, Value, candidate_keys, stored
 from domain.flows.words import YES_NO, close_enough, fold, phrase, words
 from domain.validation import (
     Accepted,
@@ -39,16 +43,25 @@ class Answer(msgspec.Struct, frozen=True, kw_only=True):
     stored: dict[str, str]
     next: str
     next_text: str | None = None
+    return_to: str | None = None
+    """The step to come back to once the next one is answered."""
+    replaces: str | None = None
+    """The answer whose ``<name>.<field>`` entries this one replaces (a record found before)."""
 
 
 def read(
-    accepts: Choice | ProductChoice | TextAnswer,
+    accepts: Choice | ProductChoice | TextAnswer | LookupAnswer | MediaAnswer,
     offered: tuple[OptionView, ...],
     turn: Turn,
     answers: Mapping[str, str],
     catalogue: Catalogue,
+    reference: Reference | None = None,
 ) -> Answer | Rejected:
     """The answer a turn gives to a step, or why it gives none (``choice.invalid``…)."""
+    if isinstance(accepts, LookupAnswer):
+        return found(accepts, (reference or Reference()).find(accepts.table, turn.text), turn.text)
+    if isinstance(accepts, MediaAnswer):
+        return _media(accepts, offered, turn)
     if isinstance(accepts, TextAnswer):
         verdict = check(accepts, turn.text, answers.get(accepts.stock_from or ""), catalogue)
         if isinstance(verdict, Rejected):
@@ -62,7 +75,27 @@ def read(
         return Answer(stored={accepts.store_as: picked}, next=accepts.next, next_text=accepts.next_text)
     option = next(option for option in accepts.options if option.id == picked)
     stored = {accepts.store_as: picked} if accepts.store_as else {}
-    return Answer(stored=stored, next=option.next, next_text=option.next_text)
+    return Answer(stored=stored, next=option.next, next_text=option.next_text, return_to=option.return_to)
+
+
+def found(accepts: LookupAnswer, record: Mapping[str, Value] | None, query: str) -> Answer | Rejected:
+    """The answer a found record gives to a lookup, or its polite "not found"."""
+    if record is None:
+        typed = sanitise(query)
+        return Rejected(code=accepts.not_found if candidate_keys(typed) else "text.empty", params={"query": typed})
+    entries = stored(accepts.store_as, record)
+    return Answer(stored=entries, next=accepts.next, next_text=accepts.next_text, replaces=accepts.store_as)
+
+
+def _media(accepts: MediaAnswer, offered: tuple[OptionView, ...], turn: Turn) -> Answer | Rejected:
+    """``attached`` for a message with media; empty for a skip; else ``media.missing``."""
+    if turn.has_media:
+        value = "attached"
+    elif accepts.skip is not None and pick(offered, turn.text, turn.choice_id) == SKIP:
+        value = ""
+    else:
+        return Rejected(code="media.missing")
+    return Answer(stored={accepts.store_as: value}, next=accepts.next, next_text=accepts.next_text)
 
 
 def pick(offered: tuple[OptionView, ...], text: str, choice_id: str | None) -> str | None:

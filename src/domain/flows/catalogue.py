@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import msgspec
 
+from domain.flows.definition import Problem
+
 
 class Product(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """One product: a stable id, the name shown, its unit price, how many are in stock."""
@@ -47,3 +49,15 @@ def money(amount: int, currency: str) -> str:
     symbol, separator = _SYMBOLS.get(currency.upper(), ("", ","))
     grouped = f"{amount:,}".replace(",", separator)
     return f"{symbol}{grouped}" if symbol else f"{grouped} {currency.upper()}"
+
+
+def catalogue_problems(catalogue: Catalogue) -> list[Problem]:
+    """What makes a catalogue unusable: an id used twice, a negative price or stock."""
+    problems, seen = [], set()
+    for i, product in enumerate(catalogue.products):
+        if not product.id or product.id in seen:
+            problems.append(Problem(field=f"products[{i}].id", message=f"{product.id!r} is empty or used twice"))
+        seen.add(product.id)
+        if product.price < 0 or product.stock < 0:
+            problems.append(Problem(field=f"products[{i}]", message="price and stock are 0 or more"))
+    return problems

@@ -3,7 +3,8 @@
 A ``next`` to nowhere, a text key the default language lacks, a malformed ``{placeholder}``,
 duplicate option ids, a word naming two options, a choice with no options, too many buttons,
 a step nothing leads to, an answer an action reads that no step stores, a lead moved where
-``domain.leads`` does not allow.
+``domain.leads`` does not allow, an ``include`` left unresolved. ``missing_tables`` names the
+reference tables a pack looks things up in that the data given lacks.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from domain.flows.definition import (
     EmitEvent,
     FormAnswer,
     ListPrompt,
+    LookupAnswer,
+    MediaAnswer,
     MediaPrompt,
     Pack,
     Problem,
@@ -26,6 +29,8 @@ from domain.flows.definition import (
     TextAnswer,
     resolve,
 )
+from domain.flows.parts import nexts, returns, text_keys
+from domain.flows.reference import Reference
 from domain.flows.texts import placeholders
 from domain.flows.words import LANGUAGES, words
 from domain.leads import LeadState, auto_reply_allowed, can_transition
@@ -48,6 +53,8 @@ def validate_pack(pack: Pack) -> list[Problem]:
 def _pack_problems(pack: Pack) -> Iterator[Problem]:
     if pack.version < 1:
         yield Problem(field="version", message="must be 1 or more")
+    if pack.includes:
+        yield Problem(field="includes", message=f"{', '.join(pack.includes)} not merged: a pack file's loader does that")
     for language in pack.languages:
         if language not in LANGUAGES:
             yield Problem(field="languages", message=f"{language!r} is not one of {', '.join(LANGUAGES)}")
@@ -91,10 +98,10 @@ def _flow_problems(pack: Pack, name: str) -> list[Problem]:
 
 
 def _step_problems(pack: Pack, flow: str, step: Step, stored: set[str]) -> Iterator[tuple[str, str]]:
-    for field, key in _text_keys(step):
+    for field, key in text_keys(step):
         if not _has_text(pack, key):
             yield field, _no_text(pack, key)
-    for field, target in _nexts(step):
+    for field, target in (*nexts(step), *returns(step)):
         if pack.step(resolve(flow, target)) is None:
             yield field, f"no step {target!r}"
     yield from _choice_problems(step)
@@ -102,42 +109,6 @@ def _step_problems(pack: Pack, flow: str, step: Step, stored: set[str]) -> Itera
     yield from _answer_problems(step, stored)
     yield from _action_problems(step, stored)
     yield from _lead_problems(pack, flow, step)
-
-
-def _text_keys(step: Step) -> Iterator[tuple[str, str]]:
-    """Every text key a step names, with its field."""
-    prompt = step.prompt
-    if isinstance(prompt, MediaPrompt):
-        if prompt.caption:
-            yield "prompt.caption", prompt.caption
-    else:
-        yield "prompt.text", prompt.text
-    if isinstance(prompt, ButtonsPrompt | ListPrompt) and prompt.footer:
-        yield "prompt.footer", prompt.footer
-    if isinstance(prompt, ListPrompt):
-        yield "prompt.button", prompt.button
-    if step.retry:
-        yield "retry", step.retry
-    accepts = step.accepts
-    if isinstance(accepts, Choice):
-        for i, option in enumerate(accepts.options):
-            yield f"accepts.options[{i}].title", option.title
-            if option.next_text:
-                yield f"accepts.options[{i}].next_text", option.next_text
-    elif accepts is not None and accepts.next_text:
-        yield "accepts.next_text", accepts.next_text
-    if isinstance(accepts, FormAnswer):
-        yield "accepts.partial", accepts.partial
-
-
-def _nexts(step: Step) -> Iterator[tuple[str, str]]:
-    """Every ``next`` of a step, with its field."""
-    accepts = step.accepts
-    if isinstance(accepts, Choice):
-        for i, option in enumerate(accepts.options):
-            yield f"accepts.options[{i}].next", option.next
-    elif accepts is not None:
-        yield "accepts.next", accepts.next
 
 
 def _choice_problems(step: Step) -> Iterator[tuple[str, str]]:
@@ -158,8 +129,9 @@ def _choice_problems(step: Step) -> Iterator[tuple[str, str]]:
 
 def _prompt_problems(step: Step) -> Iterator[tuple[str, str]]:
     prompt, accepts = step.prompt, step.accepts
-    if isinstance(prompt, ButtonsPrompt | ListPrompt) and not isinstance(accepts, Choice | ProductChoice):
-        yield "prompt", f"{prompt.__struct_config__.tag} need a choice or product answer to offer"
+    skippable = isinstance(accepts, MediaAnswer) and accepts.skip is not None
+    if isinstance(prompt, ButtonsPrompt | ListPrompt) and not (isinstance(accepts, Choice | ProductChoice) or skippable):
+        yield "prompt", f"{prompt.__struct_config__.tag} need a choice, product or skippable media answer to offer"
     count = len(accepts.options) if isinstance(accepts, Choice) else 0
     if isinstance(prompt, ButtonsPrompt) and count > MAX_BUTTONS:
         yield "prompt", f"{count} options: buttons carry {MAX_BUTTONS} at most; use a list"
@@ -172,8 +144,10 @@ def _prompt_problems(step: Step) -> Iterator[tuple[str, str]]:
 def _answer_problems(step: Step, stored: set[str]) -> Iterator[tuple[str, str]]:
     accepts = step.accepts
     store_as = getattr(accepts, "store_as", None)
-    if store_as is not None and (not store_as or store_as.startswith("_")):
-        yield "accepts.store_as", "must not be empty or start with '_' (the engine's own keys)"
+    if store_as is not None and (not store_as or store_as.startswith("_") or "." in store_as):
+        yield "accepts.store_as", "must not be empty, start with '_' (the engine's own keys) or hold a '.'"
+    if isinstance(accepts, LookupAnswer) and not accepts.table:
+        yield "accepts.table", "a lookup names its table"
     if not isinstance(accepts, TextAnswer):
         return
     if accepts.stock_from is not None and accepts.validator != "quantity":
@@ -188,7 +162,7 @@ def _action_problems(step: Step, stored: set[str]) -> Iterator[tuple[str, str]]:
     for i, action in enumerate(step.on_complete):
         if isinstance(action, CreateLead | EmitEvent):
             for field, answer in action.fields.items():
-                if answer not in stored:
+                if not _is_stored(answer, stored):
                     yield f"on_complete[{i}].fields.{field}", f"no step stores an answer {answer!r}"
         if isinstance(action, CreateOrder):
             for field in ("product", "quantity"):
@@ -204,7 +178,7 @@ def _lead_problems(pack: Pack, flow: str, step: Step) -> Iterator[tuple[str, str
     after = LeadState.FORM_COMPLETED if isinstance(step.accepts, FormAnswer) else step.lead_state
     if after is None:
         return
-    for field, target in _nexts(step):
+    for field, target in nexts(step):
         following = pack.step(resolve(flow, target))
         wanted = following.lead_state if following else None
         if wanted is not None and wanted is not after and not can_transition(after, wanted):
@@ -222,7 +196,7 @@ def _unreachable(pack: Pack) -> list[Problem]:
         if ref in seen or step is None:
             continue
         seen.add(ref)
-        todo += [resolve(ref.partition(".")[0], target) for _, target in _nexts(step)]
+        todo += [resolve(ref.partition(".")[0], target) for _, target in nexts(step)]
     problems = [_entry_problem(pack, name) for name in sorted(entries) if name in pack.flows]
     problems = [problem for problem in problems if problem is not None]
     for ref in sorted(pack.step_refs() - seen):
@@ -246,13 +220,32 @@ def _entry_problem(pack: Pack, name: str) -> Problem | None:
 
 
 def _stored_answers(pack: Pack) -> set[str]:
-    """Every answer name some step stores."""
-    return {
-        store_as
-        for flow in pack.flows.values()
-        for step in flow.steps.values()
-        if (store_as := getattr(step.accepts, "store_as", None))
-    }
+    """Every answer name some step stores (a record's fields as ``<store_as>.<field>`` too),
+    and the numbers CreateOrder stores."""
+    stored: set[str] = set()
+    for flow in pack.flows.values():
+        for step in flow.steps.values():
+            if store_as := getattr(step.accepts, "store_as", None):
+                stored.add(store_as)
+            stored |= {action.number for action in step.on_complete if isinstance(action, CreateOrder)}
+    return stored
+
+
+def _is_stored(answer: str, stored: set[str]) -> bool:
+    """True when some step stores the answer, or it is a field of a record a lookup stores."""
+    return answer in stored or ("." in answer and answer.partition(".")[0] in stored)
+
+
+def missing_tables(pack: Pack, reference: Reference) -> list[Problem]:
+    """The reference tables the pack's lookups read that ``reference`` does not have."""
+    return [
+        Problem(flow=flow_name, step=step_name, field="accepts.table", message=f"no reference table {accepts.table!r}")
+        for flow_name, flow in pack.flows.items()
+        for step_name, step in flow.steps.items()
+        if isinstance(accepts := step.accepts, LookupAnswer)
+        and accepts.source == "reference"
+        and accepts.table not in reference.tables
+    ]
 
 
 def _has_text(pack: Pack, key: str) -> bool:

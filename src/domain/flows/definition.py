@@ -2,7 +2,7 @@
 
     Pack ── texts[language][key], values, menu, flows[name] ── Flow ── steps[name] ── Step
     Step ── prompt      text | buttons | list | media          (what the bot says on entering)
-         ├─ accepts     choice | product | text | form | none  (how it reads the answer)
+         ├─ accepts     choice | product | text | form | lookup | media | none  (how it reads the answer)
          ├─ on_complete create_lead | create_order | emit_event | handoff
          ├─ lead_state  the lead state entering the step moves the lead to (domain.leads)
          └─ retry       the text key said, with the prompt's options, after an invalid answer
@@ -12,12 +12,15 @@ run as it is shown and the contact's next message starts afresh (a trigger's flo
 menu). A ``next`` names a step of the same flow (``"ask_name"``) or of another
 (``"order.pick"``). Every Struct forbids unknown fields, so a typo is named; ``checks.py``
 finds what decoding cannot (a ``next`` to nowhere, a missing text, an unreachable step).
+
+A pack may ``include`` others (the demo leads into the shop, the onboarding and the factory):
+the loader merges their flows, texts and values into it before it is checked (``compose.py``),
+so a stored or running pack is always self-contained.
 """
 
 from __future__ import annotations
 
-import re
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 
@@ -98,6 +101,9 @@ class Option(_Definition, kw_only=True):
     next: str
     next_text: str | None = None
     """A text key said with the next step's options instead of its own prompt text."""
+    return_to: str | None = None
+    """Once the step ``next`` leads to is answered, come back to this step (a confirmation's
+    "change my pincode": the pincode step, then the confirmation again)."""
 
 
 class Choice(_Definition, kw_only=True, tag="choice"):
@@ -140,7 +146,52 @@ class FormAnswer(_Definition, kw_only=True, tag="form"):
     next_text: str | None = None
 
 
-Accepts = Choice | ProductChoice | TextAnswer | FormAnswer
+class Countdown(_Definition, kw_only=True):
+    """A record's deadline (ISO 8601) said as the time left or overdue, ``{<store_as>.remaining}``."""
+
+    field: str
+    left: str
+    """The text key said before the deadline (``{hours}``, ``{minutes}``)."""
+    overdue: str
+    """The text key said after it."""
+    none: str | None = None
+    """The text key said when the record has no deadline (a resolved ticket)."""
+
+
+class LookupAnswer(_Definition, kw_only=True, tag="lookup"):
+    """An id (or name) the contact types, found in a table: the record's fields are stored as
+    ``<store_as>.<field>`` (its id as ``<store_as>``); a miss re-asks with ``not_found``.
+
+    ``reference`` tables are the operator's data handed to FlowBot. An ``application`` table is
+    the application's own (its orders): the engine emits LookupRequested and waits, and the
+    application answers with ``FlowBot.looked_up``.
+    """
+
+    table: str
+    source: Literal["reference", "application"] = "reference"
+    store_as: str
+    next: str
+    next_text: str | None = None
+    """The text key said at the next step, showing the record (``{order.status}``)."""
+    not_found: str
+    """The text key said, with the prompt, when nothing matches (``{query}``: what was typed)."""
+    labels: dict[str, dict[str, str]] = {}
+    """Field → its value → the text key it is said as (``status``: ``IN_PRODUCTION`` → a text)."""
+    countdown: Countdown | None = None
+
+
+class MediaAnswer(_Definition, kw_only=True, tag="media"):
+    """A photo or document sent by the contact; with ``skip``, a skip word or button is an answer
+    too. ``store_as`` holds ``attached`` or, skipped, an empty string."""
+
+    store_as: str
+    next: str
+    next_text: str | None = None
+    skip: str | None = None
+    """The text key of the skip option's title; None: the media is required."""
+
+
+Accepts = Choice | ProductChoice | TextAnswer | FormAnswer | LookupAnswer | MediaAnswer
 
 
 # --- actions -----------------------------------------------------------------------------
@@ -160,6 +211,8 @@ class CreateOrder(_Definition, kw_only=True, tag="create_order"):
     quantity: str = "quantity"
     name: str = "name"
     address: str = "address"
+    number: str = "order_number"
+    """The answer the order's number is stored as, for the texts that follow (``{order_number}``)."""
 
 
 class EmitEvent(_Definition, kw_only=True, tag="emit_event"):
@@ -167,7 +220,9 @@ class EmitEvent(_Definition, kw_only=True, tag="emit_event"):
 
     name: str
     fields: dict[str, str] = {}
-    """Event field → the answer (``store_as``) it comes from."""
+    """Event field → the answer (``store_as``, or a record's ``<store_as>.<field>``) it comes from."""
+    templates: dict[str, str] = {}
+    """Event field → a template filled like a text (``{login_url}``, ``{sector.title}``)."""
 
 
 class Handoff(_Definition, kw_only=True, tag="handoff"):
@@ -223,6 +278,12 @@ class Pack(_Definition, kw_only=True):
     opted_out: str = "opted_out"
     escalation: Escalation = Escalation()
     flows: dict[str, Flow]
+    includes: tuple[str, ...] = ()
+    """Packs whose flows, texts and values are merged into this one when it is loaded."""
+    catalogue: str | None = None
+    """The built-in catalogue the pack is meant to run with (``shop_catalogue``)."""
+    reference: str | None = None
+    """The built-in reference data the pack is meant to run with (``factory_reference``)."""
 
     def step(self, ref: str) -> Step | None:
         """The step a full reference (``"flow.step"``) names, or None."""
@@ -238,63 +299,3 @@ class Pack(_Definition, kw_only=True):
 def resolve(flow: str, target: str) -> str:
     """The full reference of a ``next``: ``"pick"`` in flow ``order`` is ``"order.pick"``."""
     return target if "." in target else f"{flow}.{target}"
-
-
-# --- decoding ----------------------------------------------------------------------------
-
-_PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
-
-
-def decode_pack(raw: bytes, format: Literal["json", "yaml"] = "json") -> Pack:
-    """The pack in ``raw``; InvalidPack with one Problem (naming the place) when it is malformed."""
-    try:
-        return _decode(raw, format, Pack)
-    except msgspec.ValidationError as exc:
-        raise InvalidPack([_locate(raw, format, exc)]) from exc
-    except msgspec.DecodeError as exc:
-        raise InvalidPack([Problem(message=f"not valid {format.upper()}: {exc}")]) from exc
-
-
-def _decode(raw: bytes, format: str, kind: Any) -> Any:
-    """msgspec's JSON or YAML decoder (YAML needs PyYAML)."""
-    if format == "yaml":
-        return msgspec.yaml.decode(raw, type=kind)
-    return msgspec.json.decode(raw, type=kind)
-
-
-def _locate(raw: bytes, format: str, exc: msgspec.ValidationError) -> Problem:
-    """The Problem for a validation error; msgspec writes dict keys as ``[...]``, so the flow
-    and step at fault are found by converting each alone."""
-    tree = _decode(raw, format, Any)
-    for flow_name, flow in _entries(tree, "flows"):
-        for step_name, step in _entries(flow, "steps"):
-            if (problem := _converted(step, Step, flow_name, step_name)) is not None:
-                return problem
-        if isinstance(flow, dict) and (problem := _converted(flow | {"steps": {}}, Flow, flow_name)) is not None:
-            return problem
-    return _problem(exc)
-
-
-def _entries(tree: Any, key: str) -> list[tuple[str, Any]]:
-    """The named entries under ``key`` of a decoded mapping (none when it is not one)."""
-    found = tree.get(key) if isinstance(tree, dict) else None
-    return [(str(name), value) for name, value in found.items()] if isinstance(found, dict) else []
-
-
-def _converted(value: Any, kind: type, flow: str, step: str = "") -> Problem | None:
-    """The Problem converting one flow or step meets, or None."""
-    try:
-        msgspec.convert(value, kind)
-    except msgspec.ValidationError as exc:
-        return _problem(exc, flow, step)
-    return None
-
-
-def _problem(exc: msgspec.ValidationError, flow: str = "", step: str = "") -> Problem:
-    """A Problem from msgspec's message, its ``- at `$.path``` turned into the field."""
-    message = str(exc)
-    match = _PATH.search(message)
-    if match is None:
-        return Problem(flow=flow, step=step, message=message)
-    field = match["path"].lstrip(".") or "(the whole document)"
-    return Problem(flow=flow, step=step, field=field, message=message[: match.start()])

@@ -32,14 +32,14 @@ _EVERYDAY: Mapping[str, frozenset[str]] = MappingProxyType({
         """.split()),
     "id": frozenset("""saya aku mau ingin tanya apa ada bisa boleh tidak dan atau yang untuk
         dengan dari ini itu berapa harga kak gan dong ya terima kasih info mohon kami kita
-        bagaimana gimana kapan dimana""".split()),
+        bagaimana gimana kapan dimana daftar pesan pesanan beli cek""".split()),
     "es": frozenset("""hola quiero quisiera el la los las un una de del que por para con como
         cuanto cuesta gracias buenos buenas dias tardes noches necesito tengo informacion
-        pedido""".split()),
+        pedido donde esta mi cual hay tienda hacer""".split()),
     "fr": frozenset("""bonjour je voudrais veux le la les un une des du de que pour avec comment
-        combien merci est et vous nous suis commande""".split()),
+        combien merci est et vous nous suis commande ma mon ou acheter""".split()),
     "pt": frozenset("""ola oi eu quero queria o a os as um uma do da de que para com como quanto
-        custa obrigado obrigada voce bom boa dia tarde noite pedido""".split()),
+        custa obrigado obrigada voce bom boa dia tarde noite pedido onde meu minha fazer""".split()),
 })
 
 

@@ -2,7 +2,8 @@
 
 ``CreateLead`` completes the lead through ``domain.leads``, ``CreateOrder`` places the order
 through ``domain.orders``; neither writes a state directly. An order the catalogue can no
-longer fill is refused (``ActionRefused``) and the engine says why.
+longer fill is refused (``ActionRefused``) and the engine says why. A placed order's number
+(``reference.order_number``) is stored as an answer, so the texts after it can give it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from domain.errors import DomainError
 from domain.events import Event, HandoffRequested, LeadCaptured, QuestionReceived
 from domain.flows import handoff
 from domain.flows.catalogue import Catalogue
-from domain.flows.definition import Action, CreateLead, CreateOrder, EmitEvent, Handoff
+from domain.flows.definition import Action, CreateLead, CreateOrder, EmitEvent, Handoff, Pack
 from domain.flows.events import FlowEvent, FlowEvents, OrderPlaced
+from domain.flows.reference import order_number
+from domain.flows.texts import render
+from domain.flows.values import values
 from domain.lead_form import FIELDS
 from domain.leads import Lead, LeadState
 from domain.orders import OrderItem, place_order
@@ -35,27 +39,28 @@ AnyEvent = Event | FlowEvents
 
 
 def run(
-    actions: tuple[Action, ...], conversation: Conversation, turn: Turn, catalogue: Catalogue
+    actions: tuple[Action, ...], conversation: Conversation, turn: Turn, catalogue: Catalogue, pack: Pack
 ) -> tuple[Conversation, tuple[AnyEvent, ...]]:
     """The conversation after the actions, and the events they emitted, in order."""
     events: list[AnyEvent] = []
     for action in actions:
-        conversation, event = _one(action, conversation, turn, catalogue)
+        conversation, event = _one(action, conversation, turn, catalogue, pack)
         events.append(event)
     return conversation, tuple(events)
 
 
 def _one(
-    action: Action, conversation: Conversation, turn: Turn, catalogue: Catalogue
+    action: Action, conversation: Conversation, turn: Turn, catalogue: Catalogue, pack: Pack
 ) -> tuple[Conversation, AnyEvent]:
     """One action."""
     match action:
         case CreateLead():
             return _create_lead(action, conversation, turn)
         case CreateOrder():
-            return conversation, _create_order(action, conversation, turn, catalogue)
+            placed = _create_order(action, conversation, turn, catalogue)
+            return replace(conversation, data=conversation.data | {action.number: placed.number}), placed
         case EmitEvent():
-            return conversation, _emit(action, conversation, turn)
+            return conversation, _emit(action, conversation, turn, catalogue, pack)
         case Handoff(reason=reason):
             event = HandoffRequested(
                 contact_key=conversation.contact_key,
@@ -107,13 +112,20 @@ def _create_order(
         currency=catalogue.currency,
     )
     return OrderPlaced(
-        contact_key=conversation.contact_key, contact_label=turn.contact_label, order=order, at=turn.now
+        contact_key=conversation.contact_key,
+        contact_label=turn.contact_label,
+        order=order,
+        at=turn.now,
+        number=order_number(conversation.contact_key, turn.now),
     )
 
 
-def _emit(action: EmitEvent, conversation: Conversation, turn: Turn) -> AnyEvent:
+def _emit(action: EmitEvent, conversation: Conversation, turn: Turn, catalogue: Catalogue, pack: Pack) -> AnyEvent:
     """QuestionReceived for ``question.received``, else a FlowEvent carrying the answers."""
     fields = _answers(action.fields, conversation)
+    if action.templates:
+        known = values(pack, conversation, catalogue)
+        fields |= {field: render(template, known) for field, template in action.templates.items()}
     if action.name == "question.received":
         return QuestionReceived(
             contact_key=conversation.contact_key,

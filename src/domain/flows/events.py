@@ -1,6 +1,6 @@
 """Events flows produce beyond those of ``domain.events`` (to be merged into its ``Event`` union).
 
-Tagged like ``domain.events``: ``order.placed`` and ``flow.event``.
+Tagged like ``domain.events``: ``order.placed``, ``flow.event`` and ``lookup.requested``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ class OrderPlaced(msgspec.Struct, frozen=True, kw_only=True, tag="order.placed")
     contact_label: str
     order: Order
     at: float
+    number: str = ""
+    """The order's number, as the contact was told it (``reference.order_number``)."""
 
 
 class FlowEvent(msgspec.Struct, frozen=True, kw_only=True, tag="flow.event"):
@@ -29,4 +31,19 @@ class FlowEvent(msgspec.Struct, frozen=True, kw_only=True, tag="flow.event"):
     at: float
 
 
-FlowEvents = OrderPlaced | FlowEvent
+class LookupRequested(msgspec.Struct, frozen=True, kw_only=True, tag="lookup.requested"):
+    """The contact asked for a record of one of the application's tables (``orders``); the
+    conversation waits for ``FlowBot.looked_up`` with it (or None) before anything is said."""
+
+    contact_key: str
+    contact_label: str
+    table: str
+    query: str
+    """What the contact typed, cleaned."""
+    keys: tuple[str, ...]
+    """The ids the query may name, as ids are compared (``reference.candidate_keys``: ``order
+    #7k3q9d`` gives ``ORDER7K3Q9D``, ``ORDER``, ``7K3Q9D``); or match with ``reference.find``."""
+    at: float
+
+
+FlowEvents = OrderPlaced | FlowEvent | LookupRequested

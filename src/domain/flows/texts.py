@@ -1,23 +1,26 @@
 """A pack's texts: looked up by key in the contact's language, filled in, never crashing.
 
 Lookup falls back from the contact's language to English, then to the pack's default
-language, then to the key itself. ``{placeholders}`` are filled from the pack's ``values``,
-the answers collected so far, and what the lead form and the catalogue say about them; a
-placeholder with no value is left empty.
+language, then to the key itself. ``{placeholders}`` are filled from what ``values.py``
+gathers; a placeholder with no value is left empty, and a dotted one (``{order.status}``) is
+one name, never an attribute. Arabic is written right to left: every line of an Arabic reply
+starts with a right-to-left mark, so a line that opens with a number or a Latin name still
+reads from the right, its digits and ids left as they are.
 """
 
 from __future__ import annotations
 
 import string
 from collections.abc import Iterator, Mapping
+from typing import Any
 
-from domain.conversations import Conversation
-from domain.flows.catalogue import Catalogue, money
 from domain.flows.definition import Pack
-from domain.lead_form import FIELDS, LeadForm
+from domain.flows.explanations import EXPLANATIONS
 from domain.validation import Rejected, explain
 
 FALLBACK_LANGUAGE = "en"
+RIGHT_TO_LEFT = frozenset({"ar"})
+RLM = "\u200f"
 
 
 def lookup(pack: Pack, language: str, key: str) -> str:
@@ -43,6 +46,9 @@ class _Formatter(string.Formatter):
     def get_value(self, key: int | str, args: object, kwargs: Mapping[str, str]) -> str:  # type: ignore[override]
         return kwargs.get(str(key), "")
 
+    def get_field(self, field_name: str, args: Any, kwargs: Mapping[str, str]) -> tuple[str, str]:  # type: ignore[override]
+        return kwargs.get(field_name, ""), field_name
+
 
 def placeholders(template: str) -> Iterator[str]:
     """The names a template uses; raises ValueError when it is malformed (``{`` unclosed)."""
@@ -52,12 +58,21 @@ def placeholders(template: str) -> Iterator[str]:
 
 
 def explanation(pack: Pack, language: str, rejection: Rejected) -> str:
-    """Why an answer was refused: the pack's own text for the code, else the domain's sentence."""
-    for candidate in (language, FALLBACK_LANGUAGE):
-        template = pack.texts.get(candidate, {}).get(rejection.code)
-        if template:
-            return render(template, rejection.params)
-    return explain(rejection, language)
+    """Why an answer was refused: the pack's own text for the code, else the engine's sentence in
+    that language, else the pack's English text, else the domain's sentence."""
+    own = pack.texts.get(language, {}).get(rejection.code)
+    engine = EXPLANATIONS.get(language, {})
+    english = pack.texts.get(FALLBACK_LANGUAGE, {}).get(rejection.code)
+    template = own or engine.get(rejection.code) or english or engine.get("unknown")
+    return render(template, rejection.params) if template else explain(rejection, language)
+
+
+def directed(text: str, language: str) -> str:
+    """The text as its language is read: each line of a right-to-left one opens with a mark
+    (U+200F), so a line opening with a number or a Latin name still reads from the right."""
+    if language not in RIGHT_TO_LEFT or not text:
+        return text
+    return "\n".join(RLM + line.lstrip(RLM) if line.strip(RLM) else "" for line in text.split("\n"))
 
 
 def missing_translations(pack: Pack) -> dict[str, list[str]]:
@@ -65,47 +80,3 @@ def missing_translations(pack: Pack) -> dict[str, list[str]]:
     every = set().union(*(texts.keys() for texts in pack.texts.values())) if pack.texts else set()
     missing = {language: sorted(every - pack.texts.get(language, {}).keys()) for language in pack.languages}
     return {language: keys for language, keys in missing.items() if keys}
-
-
-# --- values ------------------------------------------------------------------------------
-
-
-def values(pack: Pack, conversation: Conversation, catalogue: Catalogue) -> dict[str, str]:
-    """Everything a text may use: the pack's values, the answers, the form and the order."""
-    answers = {key: value for key, value in conversation.data.items() if not key.startswith("_")}
-    found = pack.values | answers
-    if conversation.lead is not None:
-        found |= form_values(pack, conversation.language, conversation.lead.form)
-    return found | order_values(answers, catalogue)
-
-
-def form_values(pack: Pack, language: str, form: LeadForm) -> dict[str, str]:
-    """``form_summary`` (one ``Label: value`` line per field given) and ``form_missing``."""
-    lines = []
-    for field in FIELDS:
-        value = getattr(form, field)
-        if value and field == "budget" and form.budget_amount is not None:
-            value = f"{value} ({money(form.budget_amount, 'IDR')})"
-        if value:
-            lines.append(f"{_label(pack, language, field)}: {value}")
-    missing = ", ".join(_label(pack, language, field) for field in form.missing)
-    return {"form_summary": "\n".join(lines), "form_missing": missing}
-
-
-def _label(pack: Pack, language: str, field: str) -> str:
-    """A form field's label: the pack's ``field.<name>`` text, else the name capitalised."""
-    key = f"field.{field}"
-    label = lookup(pack, language, key)
-    return field.capitalize() if label == key else label
-
-
-def order_values(answers: Mapping[str, str], catalogue: Catalogue) -> dict[str, str]:
-    """``product_name``, ``price`` and ``total`` from the answers ``product`` and ``quantity``."""
-    product = catalogue.product(answers.get("product"))
-    if product is None:
-        return {}
-    found = {"product_name": product.name, "price": money(product.price, catalogue.currency)}
-    quantity = answers.get("quantity", "")
-    if quantity.isdecimal():
-        found["total"] = money(product.price * int(quantity), catalogue.currency)
-    return found

@@ -181,3 +181,12 @@ def _distance(a: str, b: str, cap: int) -> int:
             return cap + 1
         previous = current
     return previous[-1]
+
+
+# --- skipping an optional answer -------------------------------------------------------------
+
+_SKIP = ("skip", "no", "none", "nope", "no photo", "lewati", "lewat", "tidak", "tidak ada", "gak", "nggak",
+         "tanpa foto", "omitir", "saltar", "ninguna", "sin foto", "passer", "aucune", "sans photo", "pular",
+         "nenhuma", "sem foto", "não", "nao", "تخطي", "تخطى", "لا", "بدون", "छोड़ें", "छोड़ो", "नहीं", "skip karo")
+SKIP_WORDS: tuple[str, ...] = tuple(dict.fromkeys(phrase(word) for word in _SKIP))
+"""What skips an optional answer (a photo), in every language, folded."""

@@ -1,0 +1,43 @@
+"""The shop pack over WhatsApp: an order placed, stored under its number, and found again."""
+
+from __future__ import annotations
+
+import re
+
+import meta_webhooks as wa
+from gateway import Gateway, gateway_settings, script_providers, start_gateway
+from provider_server import ProviderServer
+
+SITI = "6281277770001"
+
+
+def _body(reply: dict) -> str:
+    if reply["type"] == "text":
+        return reply["text"]["body"]
+    return reply["interactive"]["body"]["text"]
+
+
+async def test_an_order_is_placed_and_where_is_my_order_finds_it_by_number(tmp_path) -> None:
+    async with ProviderServer() as providers:
+        script_providers(providers)
+        settings = gateway_settings(tmp_path, providers, bot="shop_orders")
+        async with await start_gateway(settings, providers) as client:
+            gateway = Gateway(client, providers)
+            await gateway.say(SITI, wa.text(SITI, "halo"))
+            await gateway.say(SITI, wa.text(SITI, "beli"))
+            quantity = await gateway.say(SITI, wa.text(SITI, "beras"))
+            assert "Beras" in _body(quantity)
+            too_many = await gateway.say(SITI, wa.text(SITI, "500"))
+            assert "25" in _body(too_many), "the quantity is checked against the stock"
+            await gateway.say(SITI, wa.text(SITI, "2"))
+            await gateway.say(SITI, wa.text(SITI, "Siti Aminah"))
+            summary = await gateway.say(SITI, wa.text(SITI, "Jl. Melati 5, Bandung"))
+            assert "156.000" in _body(summary), "the total: 2 × Rp 78.000"
+            placed = await gateway.say(SITI, wa.button_reply(SITI, "confirm", "Konfirmasi"))
+            number = re.search(r"\b[A-Z0-9]{6}\b", _body(placed)).group(0)
+
+            await gateway.say(SITI, wa.text(SITI, "cek pesanan"))
+            found = await gateway.say(SITI, wa.text(SITI, number))
+            assert number in _body(found) and "Menunggu konfirmasi" in _body(found)  # PENDING, as stored
+            missing = await gateway.say(SITI, wa.text(SITI, "ZZZZZZ"))
+            assert number not in _body(missing)
