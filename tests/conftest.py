@@ -12,12 +12,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import os
 import socket
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,8 +69,10 @@ def _in_a_thread(function: Callable[..., Any], *args: Any) -> Any:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    """The shared PostgreSQL test database (asyncpg form), migrated to the newest schema once."""
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL database of this test session's own (asyncpg form), migrated to the newest
+    schema, on the server at CHATGATE_TEST_DATABASE_URL; dropped at the end. Never the shared
+    database itself: what an earlier run (or another checkout) left there must not matter."""
     from sqlalchemy.engine import make_url
 
     url = asyncpg_url(os.environ.get("CHATGATE_TEST_DATABASE_URL", "").strip() or DEFAULT_DATABASE_URL)
@@ -77,8 +80,37 @@ def postgres_url() -> str:
     problem = _reachable(parsed.host or "127.0.0.1", parsed.port or 5432)
     if problem:
         unavailable(f"PostgreSQL at CHATGATE_TEST_DATABASE_URL is unreachable ({problem})")
-    _in_a_thread(upgrade, url)
-    return url
+    name = f"chatgate_test_{uuid.uuid4().hex[:12]}"
+    _in_a_thread(_run, _admin(url, f'CREATE DATABASE "{name}"'))
+    own = parsed.set(database=name).render_as_string(hide_password=False)
+    try:
+        _in_a_thread(upgrade, own)
+        yield own
+    finally:
+        _in_a_thread(_run, _admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _admin(url: str, statement: str) -> Callable[[], Any]:
+    async def run() -> None:
+        import asyncpg
+
+        parsed = make_url_plain(url)
+        conn = await asyncpg.connect(parsed)
+        try:
+            await conn.execute(statement)
+        finally:
+            await conn.close()
+
+    return run
+
+
+def make_url_plain(url: str) -> str:
+    """The URL as asyncpg itself takes it (no SQLAlchemy driver name)."""
+    return url.replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+def _run(coroutine_function: Callable[[], Any]) -> None:
+    asyncio.run(coroutine_function())
 
 
 @pytest.fixture(scope="session")

@@ -117,6 +117,7 @@ class Worker:
         poll_every: float = 0.25,
         claim_lease: float = 120.0,
         linger: float = 0.005,
+        deliver_events: Callable[[], Awaitable[int]] | None = None,
     ) -> None:
         self._scheduler = scheduler
         self._process = process
@@ -133,6 +134,7 @@ class Worker:
         self._poll_every = poll_every
         self._claim_lease = claim_lease
         self._linger = linger
+        self._deliver_events = deliver_events
         self._outbox_ready = outbox_ready
 
     async def run(self) -> None:
@@ -142,6 +144,8 @@ class Worker:
             self._every(self._claim_lease / 4, self._recover),
             self._every(60.0, self._forget_idle),
         ]
+        if self._deliver_events is not None:
+            loops.append(self._every(0.5, self._events))
         if self._run_turns:
             loops += [self._turn_loop(), self._every(self._sweep_every, self._sweep)]
         async with asyncio.TaskGroup() as group:
@@ -177,6 +181,12 @@ class Worker:
         now = self._clock.now()
         for key in await self._log.contacts_waiting(now - self._cooldown - self._sweep_grace, 1000):
             self._scheduler.due(key, now)
+
+    async def _events(self) -> None:
+        # Domain events to the integrator's endpoint, batch after batch while there are some.
+        assert self._deliver_events is not None
+        while await self._deliver_events() >= 100:
+            await asyncio.sleep(0)
 
     async def _forget_idle(self) -> None:
         # Expired conversations are cleaned up; one a person holds or a contact stopped stays.

@@ -31,17 +31,20 @@ from adapters.redis.seen import RedisSeenMessages
 from adapters.sandbox.senders import SandboxSender
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.directory import SqlContactDirectory
+from adapters.sql.event_feed import SqlEventFeed
 from adapters.sql.database import Database, open_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
 from adapters.sql.outbox import SqlOutbox
 from adapters.sql.packs import SqlPackStore
 from adapters.sql.transcripts import SqlTranscriptQuery
+from adapters.events.webhook import WebhookEventSink
 from adapters.telegram.admin import TelegramAdminSender
 from adapters.telegram.bot_api import TelegramSender
 from adapters.whatsapp.meta import MetaSender
 from adapters.whatsapp.twilio_wa import TwilioSender
 from adapters.whatsapp.waha import WahaSender
+from application.deliver_events import DeliverEvents
 from application.dispatch_outbox import DispatchOutbox
 from application.flows_admin import ManageFlows
 from application.handle_inbound import HandleInbound
@@ -147,6 +150,7 @@ class Storage(containers.DeclarativeContainer):
     transcripts = providers.Singleton(SqlTranscriptQuery, database)
     directory = providers.Singleton(SqlContactDirectory, database)
     packs = providers.Singleton(SqlPackStore, database)
+    event_feed = providers.Singleton(SqlEventFeed, database)
 
 
 class Channels(containers.DeclarativeContainer):
@@ -178,6 +182,12 @@ class Channels(containers.DeclarativeContainer):
         lambda settings, http: TelegramAdminSender(
             http, api_base=settings.telegram.api_base, token=settings.telegram.bot_token
         ) if settings.telegram.bot_token else None,
+        settings, http,
+    )
+    events = providers.Singleton(
+        lambda settings, http: WebhookEventSink(
+            http, url=settings.events.webhook_url, secret=settings.events.webhook_secret
+        ) if settings.events.webhook_url else None,
         settings, http,
     )
     extra = providers.Object({})
@@ -299,8 +309,13 @@ class Core(containers.DeclarativeContainer):
         clock=clock,
         telemetry=telemetry,
     )
+    deliver_events = providers.Singleton(
+        lambda sink, feed, clock: DeliverEvents(feed=feed, sink=sink, clock=clock) if sink is not None else None,
+        channels.events, storage.event_feed, clock,
+    )
     worker = providers.Singleton(
         Worker,
+        deliver_events=deliver_events,
         scheduler=scheduler,
         process=process_turns,
         dispatch=dispatch,

@@ -6,6 +6,7 @@ import msgspec
 
 from domain.conversations import Conversation
 from domain.events import Event
+from domain.flows import FlowEvent
 from domain.messages import InboundMessage, Reply
 from domain.orders import Order
 
@@ -19,5 +20,7 @@ decode_order = msgspec.json.Decoder(Order).decode
 
 
 def event_kind(event: Event) -> str:
-    """The event's tag, e.g. ``lead.captured``."""
+    """The event's kind: its tag (``lead.captured``), or a pack's own name (``onboarding.completed``)."""
+    if isinstance(event, FlowEvent):
+        return event.name
     return type(event).__struct_config__.tag  # type: ignore[return-value]

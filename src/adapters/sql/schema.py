@@ -115,7 +115,14 @@ events = Table(
     Column("contact_key", String(200), nullable=False),
     Column("payload", LargeBinary, nullable=False),
     Column("created_at", Float, nullable=False),
+    # Delivery to EVENTS_WEBHOOK_URL, when it is set.
+    Column("status", String(20), nullable=False, server_default="pending"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", Float, nullable=False, server_default="0"),
+    Column("claimed_at", Float),
+    Column("error", Text),
     Index("ix_events_kind", "kind", "id"),
+    Index("ix_events_status", "status", "next_attempt_at"),
 )
 
 # A provider's status report for a message whose provider id is not stored yet.

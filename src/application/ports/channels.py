@@ -60,3 +60,11 @@ class ChannelSender(Protocol):
     async def send(self, message: OutboundMessage) -> SendReceipt:
         """Send it, or raise one of this module's errors."""
         ...
+
+
+class EventSink(Protocol):
+    """Where domain events go for the business's other systems (an integrator's endpoint)."""
+
+    async def deliver(self, event_id: int, kind: str, contact_key: str, payload: bytes, at: float) -> None:
+        """Deliver one event, or raise one of this module's errors."""
+        ...

@@ -307,3 +307,30 @@ class PackStore(Protocol):
     async def stamp(self) -> tuple[int, int]:
         """Changes whenever a pack is stored or deactivated (cheap: checked every second)."""
         ...
+
+
+class StoredEvent(msgspec.Struct, frozen=True, kw_only=True):
+    """A domain event as it waits for delivery to the integrator."""
+
+    id: int
+    kind: str
+    contact_key: str
+    payload: bytes
+    created_at: float
+    attempts: int
+
+
+class EventFeed(Protocol):
+    """Recorded domain events, claimed for delivery to the integrator's endpoint."""
+
+    async def claim_events(self, now: float, limit: int) -> list[StoredEvent]:
+        """Claim due undelivered events, recording the attempt."""
+        ...
+
+    async def events_delivered(self, event_ids: Sequence[int], now: float) -> None:
+        """The endpoint took them."""
+        ...
+
+    async def event_failed(self, event_id: int, *, retry_at: float | None, error: str, now: float) -> None:
+        """Try again at ``retry_at``; None gives up (an operator sees it dead)."""
+        ...
