@@ -35,6 +35,7 @@ from adapters.sql.event_feed import SqlEventFeed
 from adapters.sql.database import Database, open_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
+from adapters.sql.orders import SqlOrderBook
 from adapters.sql.outbox import SqlOutbox
 from adapters.sql.packs import SqlPackStore
 from adapters.sql.transcripts import SqlTranscriptQuery
@@ -49,6 +50,7 @@ from application.dispatch_outbox import DispatchOutbox
 from application.flows_admin import ManageFlows
 from application.handle_inbound import HandleInbound
 from application.operators import ReleaseConversation
+from application.orders_admin import MoveOrder
 from application.pacing import SendPacer
 from application.ports.channels import ChannelSender
 from application.alerts import AdminChannel
@@ -151,6 +153,7 @@ class Storage(containers.DeclarativeContainer):
     directory = providers.Singleton(SqlContactDirectory, database)
     packs = providers.Singleton(SqlPackStore, database)
     event_feed = providers.Singleton(SqlEventFeed, database)
+    orders = providers.Singleton(SqlOrderBook, database)
 
 
 class Channels(containers.DeclarativeContainer):
@@ -299,6 +302,7 @@ class Core(containers.DeclarativeContainer):
         clock=clock,
         on_change=bots.provided.invalidate,
     )
+    move_order = providers.Singleton(MoveOrder, orders=storage.orders, clock=clock)
     pacer = providers.Singleton(SendPacer, settings.provided.limits.send_rate_per_second)
     dispatch = providers.Singleton(
         DispatchOutbox,

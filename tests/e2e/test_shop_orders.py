@@ -41,3 +41,17 @@ async def test_an_order_is_placed_and_where_is_my_order_finds_it_by_number(tmp_p
             assert number in _body(found) and "Menunggu konfirmasi" in _body(found)  # PENDING, as stored
             missing = await gateway.say(SITI, wa.text(SITI, "ZZZZZZ"))
             assert number not in _body(missing)
+
+            [order] = (await gateway.admin("GET", "/api/v1/orders", params={"state": "PENDING"})).json()
+            assert order["number"] == number and order["order"]["total"] == 156_000
+            assert order["contact_key"] == f"whatsapp:+{SITI}"
+            for move, state in (("confirm", "CONFIRMED"), ("complete", "COMPLETED")):
+                moved = await gateway.admin("POST", f"/api/v1/orders/{number}/{move}")
+                assert moved.status_code == 200 and moved.json()["order"]["state"] == state
+            refused = await gateway.admin("POST", f"/api/v1/orders/{number}/cancel")
+            assert refused.status_code == 409 and "COMPLETED" in refused.json()["detail"]
+            assert (await gateway.admin("POST", f"/api/v1/orders/{number}/ship")).status_code == 400
+            assert (await gateway.admin("POST", "/api/v1/orders/NOPE42/confirm")).status_code == 404
+            await gateway.say(SITI, wa.text(SITI, "cek pesanan"))
+            again = await gateway.say(SITI, wa.text(SITI, number))
+            assert "Menunggu konfirmasi" not in _body(again), "the contact sees the order as it stands now"

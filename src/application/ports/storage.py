@@ -334,3 +334,29 @@ class EventFeed(Protocol):
     async def event_failed(self, event_id: int, *, retry_at: float | None, error: str, now: float) -> None:
         """Try again at ``retry_at``; None gives up (an operator sees it dead)."""
         ...
+
+
+class OrderRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored order and whose it is."""
+
+    number: str
+    contact_key: str
+    order: Order
+    created_at: float
+    updated_at: float
+
+
+class OrderBook(Protocol):
+    """Orders for operators: read them, move them along their state machine."""
+
+    async def list(self, *, state: str | None, limit: int) -> list[OrderRecord]:
+        """Orders, newest first, filtered by state."""
+        ...
+
+    async def get(self, number: str) -> OrderRecord | None:
+        """One order by its number."""
+        ...
+
+    async def replace(self, number: str, before: Order, after: Order, now: float) -> bool:
+        """Store the order's next state; False when it changed meanwhile."""
+        ...

@@ -21,12 +21,15 @@ from litestar.exceptions import (
 from litestar.handlers import BaseRouteHandler
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from adapters.sql.orders import SqlOrderBook
 from application.operators import ConversationNotFound, ReleaseConversation
+from application.orders_admin import MOVES, MoveOrder, OrderChanged, OrderNotFound
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.outbox import SqlOutbox
-from application.ports.storage import LeadRecord, OutboxRecord, StaleConversation
+from application.ports.storage import LeadRecord, OrderRecord, OutboxRecord, StaleConversation
 from domain.lead_form import FIELDS
 from domain.leads import LeadState
+from domain.orders import InvalidOrderTransition, OrderState
 
 MAX_PAGE = 500
 
@@ -143,6 +146,32 @@ class AdminController(Controller):
     ) -> Released:
         """Hand a conversation back to the bot, by contact key (``whatsapp:+62…``)."""
         return await _release(release, contact_key)
+
+    @get("/orders")
+    async def list_orders(
+        self,
+        orders: NamedDependency[SqlOrderBook],
+        order_state: Annotated[str | None, QueryParameter(name="state")] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+    ) -> list[OrderRecord]:
+        """Orders placed through a shop pack, newest first."""
+        if order_state is not None and order_state.upper() not in {s.value for s in OrderState}:
+            known = ", ".join(s.value for s in OrderState)
+            raise ValidationException(f"state must be one of {known}, got {order_state!r}")
+        return await orders.list(state=order_state.upper() if order_state else None, limit=limit)
+
+    @post("/orders/{number:str}/{move:str}", status_code=200)
+    async def move_order(self, number: FromPath[str], move: FromPath[str],
+                         move_order: NamedDependency[MoveOrder]) -> OrderRecord:
+        """Confirm, complete or cancel an order (as its state machine allows)."""
+        if move not in MOVES:
+            raise ValidationException(f"move must be one of {', '.join(MOVES)}, got {move!r}")
+        try:
+            return await move_order(number, move)
+        except OrderNotFound as exc:
+            raise NotFoundException(str(exc)) from exc
+        except (InvalidOrderTransition, OrderChanged) as exc:
+            raise ClientException(str(exc), status_code=409) from exc
 
     @get("/outbox")
     async def list_outbox(

@@ -67,6 +67,8 @@ def _dependencies(container: Container) -> dict[str, Provide]:
         "handle_inbound": core.handle_inbound,
         "release": core.release,
         "flows": core.flows,
+        "move_order": core.move_order,
+        "orders": storage.orders,
         "telemetry": core.telemetry,
         "redis": core.redis_probe,
         "database": storage.database,
