@@ -1,9 +1,9 @@
-"""The franchise bot as data: FlowBot over franchise_leads.json says what the code bot says.
+"""The franchise bot as data: FlowBot over franchise_leads.json, walked scenario by scenario.
 
-The scenarios are those of test_franchise_leads.py; the texts are compared with the code bot's
-own (franchise_texts), the replies' kinds, button ids, events and lead states with what it
-does. The one deliberate difference: a language word inside a flow asks the current question
-again in the new language (the code bot went back to the menu).
+These scenarios come from the franchise bot as it was first written in code (since removed: the
+pack is the one bot now). Replies are compared with the pack's own texts, filled the way the
+contact reads them; the replies' kinds, button ids, events and lead states are checked too. A
+language word inside a flow asks the current question again in the new language.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from msgspec.structs import replace
 
 from adapters.packs.files import builtin_pack
-from domain.bots import franchise_texts as texts
 from domain.conversations import Conversation, Decision, Turn
 from domain.events import HandoffRequested, LeadCaptured, QuestionReceived
 from domain.flows import FlowBot, missing_translations, validate_pack
@@ -29,8 +28,13 @@ OPTION_IDS = ["opt_franchise", "opt_partnership", "opt_question"]
 STEPS = PACK.step_refs() | {"start"}
 
 
+FORM_EXAMPLE = PACK.values["example"]
+
+
 def expected(language: str, key: str, **values: str) -> str:
-    return texts.text(language, key, business="StartFranchise", **values)
+    """The pack's text for the key in that language (English when it has none), filled in."""
+    template = PACK.texts.get(language, {}).get(key) or PACK.texts["en"][key]
+    return template.format(**{**PACK.values, **values})
 
 
 def fresh(language: str | None = None) -> Conversation:
@@ -153,7 +157,7 @@ def test_option_one_sends_the_form_request(text: str, choice_id: str | None) -> 
     decision = say(at_menu(), text, choice_id)
 
     assert state(decision) is LeadState.FORM_SENT
-    assert only_text(decision) == expected("id", "form_request", example=texts.FORM_EXAMPLE)
+    assert only_text(decision) == expected("id", "form_request", example=FORM_EXAMPLE)
 
 
 @pytest.mark.parametrize(
@@ -202,7 +206,7 @@ def test_a_franchise_lead_is_captured_over_two_messages(language: str) -> None:
 
     assert state(partial) is LeadState.FORM_IN_PROGRESS
     assert only_text(partial) == expected(
-        language, "form_partial", received="Sumber: Instagram\nBisnis: Kuliner", missing="Budget, Rencana"
+        language, "form_partial", form_summary="Sumber: Instagram\nBisnis: Kuliner", form_missing="Budget, Rencana"
     )
     assert partial.events == ()
 
@@ -210,7 +214,7 @@ def test_a_franchise_lead_is_captured_over_two_messages(language: str) -> None:
 
     assert state(done) is LeadState.FORM_COMPLETED
     summary = "Sumber: Instagram\nBisnis: Kuliner\nBudget: 100 juta (Rp 100.000.000)\nRencana: 3 bulan lagi"
-    assert only_text(done) == expected(language, "form_received", summary=summary)
+    assert only_text(done) == expected(language, "form_received", form_summary=summary)
     assert done.events == (
         LeadCaptured(
             contact_key=KEY,
@@ -233,7 +237,7 @@ def test_a_budget_that_cannot_be_read_is_shown_without_rupiah() -> None:
 def test_a_message_with_no_form_field_repeats_the_form_briefly_and_counts() -> None:
     decision = say(at_form(), "saya bingung")
 
-    assert only_text(decision) == expected("id", "form_reminder", example=texts.FORM_EXAMPLE)
+    assert only_text(decision) == expected("id", "form_reminder", example=FORM_EXAMPLE)
     assert decision.conversation.lead.invalid_answers == 1
     assert state(decision) is LeadState.FORM_SENT
 
@@ -242,7 +246,7 @@ def test_a_message_with_no_form_field_repeats_the_form_briefly_and_counts() -> N
 def test_later_messages_after_the_form_or_partnership_are_acknowledged_not_counted(choose: str) -> None:
     conversation = walk(at_menu(), choose)
     if choose == "1":
-        conversation = walk(conversation, texts.FORM_EXAMPLE)
+        conversation = walk(conversation, FORM_EXAMPLE)
     settled = conversation.lead.state
 
     for _ in range(4):
@@ -307,7 +311,7 @@ def test_third_invalid_form_answer_hands_the_lead_to_a_person() -> None:
 @pytest.mark.parametrize(
     ("text", "choice_id"),
     [("halo", None), ("1", None), ("", "opt_franchise"), ("menu", None), ("help", None), ("restart", None),
-     ("stop", None), ("start", None), ("english", None), (texts.FORM_EXAMPLE, None)],
+     ("stop", None), ("start", None), ("english", None), (FORM_EXAMPLE, None)],
 )
 def test_after_the_handoff_the_bot_is_silent(text: str, choice_id: str | None) -> None:
     conversation = escalated()
@@ -372,9 +376,9 @@ def test_the_restart_word_clears_the_form_and_welcomes_again(word: str) -> None:
 
 
 def test_restart_after_a_captured_lead_allows_a_new_form() -> None:
-    conversation = walk(at_form(), texts.FORM_EXAMPLE, "restart", "1")
+    conversation = walk(at_form(), FORM_EXAMPLE, "restart", "1")
 
-    assert [type(event) for event in say(conversation, texts.FORM_EXAMPLE).events] == [LeadCaptured]
+    assert [type(event) for event in say(conversation, FORM_EXAMPLE).events] == [LeadCaptured]
 
 
 @pytest.mark.parametrize("word", ["stop", "berhenti", "unsubscribe", "STOP", "/stop"])
@@ -406,7 +410,7 @@ def test_a_language_word_in_the_form_asks_for_the_form_again_in_that_language() 
     decision = say(at_form(), "english")
 
     assert decision.conversation.language == "en"
-    assert decision.replies == (TextReply(text=expected("en", "form_request", example=texts.FORM_EXAMPLE)),)
+    assert decision.replies == (TextReply(text=expected("en", "form_request", example=FORM_EXAMPLE)),)
     assert state(decision) is LeadState.FORM_SENT
 
 
@@ -420,7 +424,7 @@ SOME_TEXTS = st.one_of(
     st.text(max_size=80),
     st.sampled_from(
         ["1", "2", "3", "menu", "help", "restart", "stop", "start", "english", "bahasa", "language",
-         "Sumber: IG", "Budget: 10 juta", texts.FORM_EXAMPLE, "apa", ""]
+         "Sumber: IG", "Budget: 10 juta", FORM_EXAMPLE, "apa", ""]
     ),
 )
 
