@@ -13,14 +13,13 @@ SendFailed
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
 from typing import Any
 
 import aiohttp
 import msgspec
 
+from adapters.http_headers import retry_after_seconds
 from application.ports.channels import (
     PermanentFailure,
     RateLimited,
@@ -134,14 +133,14 @@ def _failure(status: int, raw: bytes, retry_after: str | None) -> SendFailed:
     reason = f"Meta answered HTTP {status}" + (f" with error {code}: {error.message}" if error else "")
     code_text = str(code) if code is not None else None
     if code in _THROTTLED:
-        return RateLimited(reason, retry_after=_retry_after(retry_after), code=code_text,
+        return RateLimited(reason, retry_after=retry_after_seconds(retry_after), code=code_text,
                            per_recipient=code == _PAIR_RATE)
     if code in _TRANSIENT:
         return TemporaryFailure(reason, code=code_text)
     if _refused(code):
         return PermanentFailure(reason, code=code_text)
     if status == 429:
-        return RateLimited(reason, retry_after=_retry_after(retry_after), code=code_text)
+        return RateLimited(reason, retry_after=retry_after_seconds(retry_after), code=code_text)
     if status >= 500:
         return TemporaryFailure(reason, code=code_text)
     return PermanentFailure(reason, code=code_text)
@@ -149,18 +148,3 @@ def _failure(status: int, raw: bytes, retry_after: str | None) -> SendFailed:
 
 def _refused(code: int | None) -> bool:
     return code is not None and (code in _REFUSED or 200 <= code <= 299)
-
-
-def _retry_after(header: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date measured from now."""
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())

@@ -13,14 +13,13 @@ SendFailed
 
 from __future__ import annotations
 
-import email.utils
 import logging
-import time
 from typing import Any
 
 import aiohttp
 import msgspec
 
+from adapters.http_headers import retry_after_seconds
 from application.ports.channels import (
     PermanentFailure,
     RateLimited,
@@ -174,7 +173,7 @@ def _failure(status: int, raw: bytes, retry_after: str | None) -> SendFailed:
     detail = _detail(error) if error is not None else ""
     reason = f"WAHA answered HTTP {status}" + (f": {detail}" if detail else "")
     if status == 429:
-        return RateLimited(reason, retry_after=_retry_after(retry_after), code="429")
+        return RateLimited(reason, retry_after=retry_after_seconds(retry_after), code="429")
     if status in (401, 403):
         return PermanentFailure(reason, code=_AUTH)
     if status == 422 and error is not None and (error.expected or error.status):
@@ -196,18 +195,3 @@ def _detail(error: ErrorResponse) -> str:
     parts = [part for part in (message, error.error, error.status and f"session {error.status}") if part]
     text = " - ".join(parts)
     return text if len(text) <= _DETAIL_MAX else text[: _DETAIL_MAX - 1] + "…"
-
-
-def _retry_after(header: str | None) -> float | None:
-    """Retry-After as seconds: a number, or an HTTP date measured from now."""
-    if not header:
-        return None
-    try:
-        return max(0.0, float(header))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(header)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, moment.timestamp() - time.time())
