@@ -59,6 +59,7 @@ def _check_bot(settings: Settings) -> None:
     """BOT must name a pack: one Chatgate ships, or one stored through the admin API."""
     from adapters.packs.shipped import shipped_pack, shipped_pack_names
 
+    _check_data_files(settings)
     name = settings.bot.name
     if shipped_pack(name) is not None or name in asyncio.run(_stored_pack_names(settings)):
         return
@@ -66,6 +67,18 @@ def _check_bot(settings: Settings) -> None:
     raise SettingsError(
         f"CHATGATE_BOT must name a pack ({known}, or one stored through /api/v1/flows), got {name!r}."
     )
+
+
+def _check_data_files(settings: Settings) -> None:
+    from adapters.packs.files import PackFileError, load_catalogue, load_reference
+
+    for variable, path, load in (("CHATGATE_CATALOGUE_FILE", settings.bot.catalogue_file, load_catalogue),
+                                 ("CHATGATE_REFERENCE_FILE", settings.bot.reference_file, load_reference)):
+        if path:
+            try:
+                load(path)
+            except PackFileError as exc:
+                raise SettingsError(f"{variable} names a file that cannot be used: {exc}.") from exc
 
 
 async def _stored_pack_names(settings: Settings) -> list[str]:

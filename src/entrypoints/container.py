@@ -9,13 +9,13 @@ from __future__ import annotations
 import gc
 import inspect
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import aiohttp
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
-from adapters.packs.files import builtin_data
+from adapters.packs.files import builtin_data, load_catalogue, load_reference
 from adapters.packs.shipped import shipped_pack, shipped_pack_names
 from adapters.memory.coordination import (
     InMemoryContactLock,
@@ -58,6 +58,8 @@ from application.bots import BotSource
 from application.process_turns import ProcessTurns
 from application.turns import TurnRules
 from application.worker import NoTurnQueue, Signal, TurnScheduler, Worker
+from domain.flows import Catalogue, Pack
+from domain.flows.reference import Reference
 from entrypoints.settings import Settings
 
 
@@ -130,6 +132,18 @@ async def _redis(url: str | None) -> AsyncIterator[Redis | None]:
         return
     async with open_redis(url) as client:
         yield client
+
+
+def _business_data(settings: Settings) -> Callable[[Pack], tuple[Catalogue | None, Reference | None]]:
+    # The operator's own files, read once at start, win over the data a pack ships with.
+    catalogue = load_catalogue(settings.bot.catalogue_file) if settings.bot.catalogue_file else None
+    reference = load_reference(settings.bot.reference_file) if settings.bot.reference_file else None
+
+    def data(pack: Pack) -> tuple[Catalogue | None, Reference | None]:
+        shipped_catalogue, shipped_reference = builtin_data(pack)
+        return catalogue or shipped_catalogue, reference or shipped_reference
+
+    return data
 
 
 def _coordination(settings: Settings) -> str:
@@ -254,7 +268,7 @@ class Core(containers.DeclarativeContainer):
         name=providers.Callable(lambda settings: settings.bot.name, settings),  # `.provided.bot.name` is the provider's own name
         packs=storage.packs,
         builtin=providers.Object(shipped_pack),
-        data=providers.Object(builtin_data),
+        data=providers.Callable(_business_data, settings),
         clock=clock,
     )
     rules = providers.Singleton(

@@ -102,11 +102,16 @@ class WorkerSettings(_Section, rename=_prefixed("worker")):
     claim_lease_seconds: Annotated[float, Meta(gt=0, le=86_400, description="a number of seconds above 0")] = 120.0
 
 
-class BotSettings(_Section, rename={"name": "bot"}):
-    """Which flow pack answers."""
+class BotSettings(_Section, rename={"name": "bot", "catalogue_file": "catalogue_file",
+                                    "reference_file": "reference_file"}):
+    """Which flow pack answers, and the business data it reads."""
 
     #: A built-in pack (demo, franchise_leads, shop_orders, ...) or one in the database.
     name: str = "demo"
+    #: A JSON or YAML file of products (id, name, price, stock) replacing the pack's own catalogue.
+    catalogue_file: str | None = None
+    #: A JSON or YAML file of reference tables (orders, SOPs, SLAs, BOMs…) replacing the pack's own.
+    reference_file: str | None = None
 
 
 class AdminSettings(_Section, rename=_prefixed("admin")):

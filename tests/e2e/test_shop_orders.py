@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import meta_webhooks as wa
@@ -55,3 +56,34 @@ async def test_an_order_is_placed_and_where_is_my_order_finds_it_by_number(tmp_p
             await gateway.say(SITI, wa.text(SITI, "cek pesanan"))
             again = await gateway.say(SITI, wa.text(SITI, number))
             assert "Menunggu konfirmasi" not in _body(again), "the contact sees the order as it stands now"
+
+
+async def test_the_operators_catalogue_file_replaces_the_shipped_one(tmp_path) -> None:
+    catalogue = tmp_path / "catalogue.yaml"
+    catalogue.write_text("currency: IDR\nproducts:\n  - {id: kopi, name: Kopi Gayo 250 g, price: 65000, stock: 3, words: [kopi]}\n")
+    async with ProviderServer() as providers:
+        script_providers(providers)
+        settings = gateway_settings(tmp_path, providers, bot="shop_orders", catalogue_file=str(catalogue))
+        async with await start_gateway(settings, providers) as client:
+            gateway = Gateway(client, providers)
+            await gateway.say(SITI, wa.text(SITI, "halo"))
+            menu = await gateway.say(SITI, wa.text(SITI, "beli"))
+            assert "Kopi Gayo" in json.dumps(menu) and "Beras" not in json.dumps(menu)
+            await gateway.say(SITI, wa.text(SITI, "kopi"))
+            too_many = await gateway.say(SITI, wa.text(SITI, "5"))
+            assert "3" in _body(too_many)
+
+
+def test_a_catalogue_file_that_cannot_be_used_stops_serve_with_one_sentence(tmp_path) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bad = tmp_path / "catalogue.json"
+    bad.write_text('{"products": [{"id": "x"}]}')
+    chatgate = str(Path(sys.executable).with_name("chatgate"))
+    env = {"PATH": "/usr/bin:/bin", "CHATGATE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/x.db",
+           "CHATGATE_BOT": "shop_orders", "CHATGATE_CATALOGUE_FILE": str(bad)}
+    done = subprocess.run([chatgate, "serve"], env=env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "CHATGATE_CATALOGUE_FILE" in done.stderr and "Traceback" not in done.stderr
