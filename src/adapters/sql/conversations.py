@@ -5,20 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from sqlalchemy import (
-    Boolean,
-    Float,
-    Integer,
-    LargeBinary,
-    String,
-    and_,
-    bindparam,
-    column,
-    delete,
-    select,
-    update,
-    values,
-)
+from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy import Connection
 
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
@@ -257,17 +244,19 @@ def _lead_row(outcome: TurnOutcome) -> dict[str, object]:
     }
 
 
+# PostgreSQL: a batch's conversations in one statement over arrays, so the SQL never changes
+# (and is prepared once); RETURNING says which were still at the version we loaded.
+_UPDATE_FROM_ARRAYS = text(
+    "UPDATE conversations AS c SET bot = g.b, state = g.s, version = g.new, updated_at = g.at, keep = g.keep "
+    "FROM unnest(CAST(:k AS TEXT[]), CAST(:old AS INTEGER[]), CAST(:new AS INTEGER[]), CAST(:b AS TEXT[]), "
+    "CAST(:s AS BYTEA[]), CAST(:at AS DOUBLE PRECISION[]), CAST(:keep AS BOOLEAN[])) "
+    "AS g(k, old, new, b, s, at, keep) "
+    "WHERE c.contact_key = g.k AND c.version = g.old RETURNING c.contact_key"
+)
+
+
 def _update_from_values(conn: Connection, rows: list[dict[str, object]]) -> set[str]:
-    """PostgreSQL: every conversation of the batch in one UPDATE … FROM (VALUES …) that returns
-    the ones whose version still matched (its executemany cannot tell them apart)."""
-    given = values(
-        column("k", String), column("old", Integer), column("new", Integer), column("b", String),
-        column("s", LargeBinary), column("at", Float), column("keep", Boolean), name="given",
-    ).data([(r["k"], r["old"], r["new"], r["b"], r["s"], r["at"], r["keep"]) for r in rows])
-    statement = (
-        update(conversations)
-        .where(conversations.c.contact_key == given.c.k, conversations.c.version == given.c.old)
-        .values(bot=given.c.b, state=given.c.s, version=given.c.new, updated_at=given.c.at, keep=given.c.keep)
-        .returning(conversations.c.contact_key)
-    )
-    return set(conn.execute(statement).scalars())
+    """PostgreSQL: every conversation of the batch in one UPDATE that returns the ones whose
+    version still matched (its executemany cannot tell them apart)."""
+    columns = {name: [row[name] for row in rows] for name in ("k", "old", "new", "b", "s", "at", "keep")}
+    return set(conn.execute(_UPDATE_FROM_ARRAYS, columns).scalars())
