@@ -14,9 +14,10 @@ from collections.abc import Callable
 import msgspec
 
 from application.ports.coordination import Clock
-from application.ports.storage import PackStore
+from application.ports.storage import OrderBook, PackStore
 from domain.conversations import Bot
 from domain.flows import Catalogue, FlowBot, Pack, decode_pack
+from domain.flows.catalogue import less_ordered
 from domain.flows.reference import Reference
 
 log = logging.getLogger("chatgate.bots")
@@ -36,6 +37,7 @@ class BotSource:
         packs: PackStore,
         builtin: Callable[[str], Pack | None],
         data: Callable[[Pack], tuple[Catalogue | None, Reference | None]],
+        orders: OrderBook,
         clock: Clock,
         refresh_every: float = 1.0,
     ) -> None:
@@ -43,10 +45,11 @@ class BotSource:
         self._packs = packs
         self._builtin = builtin(name)
         self._data = data
+        self._orders = orders
         self._clock = clock
         self._refresh_every = refresh_every
         self._bot: Bot | None = None
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, ...] | None = None
         self._checked_at = float("-inf")
 
     @property
@@ -64,13 +67,14 @@ class BotSource:
         if self._bot is not None and now - self._checked_at < self._refresh_every:
             return self._bot
         self._checked_at = now
-        stamp = await self._packs.stamp()
+        placed, held = await self._orders.held_stock()
+        stamp = (*await self._packs.stamp(), placed, *sorted(held.items()))
         if self._bot is None or stamp != self._stamp:
-            self._bot = await self._build()
+            self._bot = await self._build(held)
             self._stamp = stamp
         return self._bot
 
-    async def _build(self) -> Bot:
+    async def _build(self, held: dict[str, int]) -> Bot:
         stored = [decode_pack(row.definition) for row in await self._packs.versions(self.name)]
         versions = ([self._builtin] if self._builtin is not None else []) + stored
         if not versions:
@@ -79,7 +83,9 @@ class BotSource:
             log.info("pack %s: now answering with version %d", self.name, max(p.version for p in versions))
         newest = max(versions, key=lambda pack: pack.version)
         catalogue, reference = self._data(newest)  # the products and records the pack reads
-        return FlowBot(versions, catalogue, reference)
+        # Stock is what the catalogue has less what open orders hold (a cancelled one frees it).
+        stocked = less_ordered(catalogue, held) if catalogue is not None else None
+        return FlowBot(versions, stocked, reference)
 
 
 def stored_definition(pack: Pack, version: int) -> bytes:

@@ -27,7 +27,7 @@ from application.bots import BotSource
 from application.ports.telemetry import Telemetry
 from application.turns import TurnRules, build_turn
 from domain.conversations import Bot, Conversation, Decision, Turn
-from domain.flows import FlowBot
+from domain.flows import FlowBot, OrderPlaced
 from domain.flows.events import LookupRequested
 from domain.flows.reference import find, order_record
 from domain.messages import MediaReply, Reply, TextReply
@@ -74,6 +74,8 @@ class ProcessTurns:
             if outcomes:
                 saved = await self._store.save(outcomes)
                 busy += [o.contact_key for o, ok in zip(outcomes, saved) if not ok]
+                if any(isinstance(e, OrderPlaced) for o in outcomes for e in o.events):
+                    self._bots.invalidate()  # the next turn sees the stock these orders hold
         if pending:
             self._on_committed()
             self._telemetry.processed(time.perf_counter() - started)

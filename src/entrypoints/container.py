@@ -269,6 +269,7 @@ class Core(containers.DeclarativeContainer):
         packs=storage.packs,
         builtin=providers.Object(shipped_pack),
         data=providers.Callable(_business_data, settings),
+        orders=storage.orders,
         clock=clock,
     )
     rules = providers.Singleton(
@@ -316,7 +317,7 @@ class Core(containers.DeclarativeContainer):
         clock=clock,
         on_change=bots.provided.invalidate,
     )
-    move_order = providers.Singleton(MoveOrder, orders=storage.orders, clock=clock)
+    move_order = providers.Singleton(MoveOrder, orders=storage.orders, clock=clock, on_change=bots.provided.invalidate)
     pacer = providers.Singleton(SendPacer, settings.provided.limits.send_rate_per_second)
     dispatch = providers.Singleton(
         DispatchOutbox,

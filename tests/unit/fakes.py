@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from application.ports.channels import SendFailed, SendReceipt
 from application.ports.coordination import LockTimeout
 from application.ports.storage import (
+    OrderRecord,
     StoredPack,
     NewOutbound,
     DeliveryOutcome,
@@ -265,6 +266,43 @@ class FakePackStore:
     async def stamp(self) -> tuple[int, int]:
         """Changes whenever a pack is stored or deactivated."""
         return len(self.rows), sum(row.active for row in self.rows)
+
+
+class FakeOrderBook:
+    """The ``OrderBook`` port over the fake database's orders."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    async def list(self, *, state: str | None, limit: int) -> list[OrderRecord]:
+        """Orders, newest first, filtered by state."""
+        records = [self._record(n, k, o) for n, k, o in reversed(self.db.orders)]
+        return [r for r in records if state is None or r.order.state.value == state][:limit]
+
+    async def get(self, number: str) -> OrderRecord | None:
+        """One order by its number."""
+        return next((self._record(n, k, o) for n, k, o in self.db.orders if n == number), None)
+
+    async def replace(self, number: str, before: Order, after: Order, now: float) -> bool:
+        """Store the order's next state; False when it changed meanwhile."""
+        for i, (n, k, o) in enumerate(self.db.orders):
+            if n == number and o.state is before.state:
+                self.db.orders[i] = (n, k, after)
+                return True
+        return False
+
+    async def held_stock(self) -> tuple[int, dict[str, int]]:
+        """How many orders there are, and the quantity of each product the uncancelled ones hold."""
+        held: dict[str, int] = {}
+        for _, _, order in self.db.orders:
+            if order.state.value != "CANCELLED":
+                for item in order.items:
+                    held[item.product_id] = held.get(item.product_id, 0) + item.quantity
+        return len(self.db.orders), held
+
+    @staticmethod
+    def _record(number: str, key: str, order: Order) -> OrderRecord:
+        return OrderRecord(number=number, contact_key=key, order=order, created_at=0.0, updated_at=0.0)
 
 
 class FakeContactDirectory:

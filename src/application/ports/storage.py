@@ -360,3 +360,7 @@ class OrderBook(Protocol):
     async def replace(self, number: str, before: Order, after: Order, now: float) -> bool:
         """Store the order's next state; False when it changed meanwhile."""
         ...
+
+    async def held_stock(self) -> tuple[int, dict[str, int]]:
+        """How many orders there are, and the quantity of each product the uncancelled ones hold."""
+        ...

@@ -9,6 +9,8 @@ the catalogue's currency (Rupiah and Rupees are written without minor units).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import msgspec
 
 from domain.flows.definition import Problem
@@ -61,3 +63,12 @@ def catalogue_problems(catalogue: Catalogue) -> list[Problem]:
         if product.price < 0 or product.stock < 0:
             problems.append(Problem(field=f"products[{i}]", message="price and stock are 0 or more"))
     return problems
+
+
+def less_ordered(catalogue: Catalogue, ordered: Mapping[str, int]) -> Catalogue:
+    """The catalogue with what open orders hold taken off each product's stock."""
+    products = tuple(
+        msgspec.structs.replace(product, stock=max(0, product.stock - ordered.get(product.id, 0)))
+        for product in catalogue.products
+    )
+    return msgspec.structs.replace(catalogue, products=products)

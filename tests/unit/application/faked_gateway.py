@@ -23,6 +23,7 @@ from fakes import (
     FakeDatabase,
     FakeLeadQuery,
     FakeContactDirectory,
+    FakeOrderBook,
     FakePackStore,
     FakeMessageLog,
     FakeOutbox,
@@ -59,6 +60,7 @@ class Gateway:
         storage.directory.override(providers.Object(FakeContactDirectory(self.db)))
         self.packs = FakePackStore()
         storage.packs.override(providers.Object(self.packs))
+        storage.orders.override(providers.Object(FakeOrderBook(self.db)))
         storage.conversations.override(providers.Object(self.store))
         storage.outbox.override(providers.Object(self.outbox))
         storage.leads.override(providers.Object(FakeLeadQuery(self.db)))

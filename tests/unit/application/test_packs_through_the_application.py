@@ -41,6 +41,9 @@ class _OneBot:
     async def current(self) -> FlowBot:
         return self.bot
 
+    def invalidate(self) -> None:
+        """Stock stays as the engine-only walk sees it (the stock rules are tested elsewhere)."""
+
 
 class AppChat(Chat):
     """A Chat whose every turn goes through the application layer."""
