@@ -36,6 +36,7 @@ def build_turn(
     latest = inbound[-1].message
     choice = next((i.message.choice_id for i in reversed(inbound) if i.message.choice_id), None)
     has_media = any(i.message.media or i.message.location for i in inbound)
+    media = tuple(m.reference for i in inbound for m in i.message.media)
     notice = TextReply(text=explain(refusal, language)) if refusal else None
     if not texts and not choice and not has_media:
         return None, notice
@@ -43,6 +44,7 @@ def build_turn(
         text="\n".join(texts),
         choice_id=choice,
         has_media=has_media,
+        media=media,
         contact_label=contact_label(latest.contact, latest.profile_name),
         now=now,
     )

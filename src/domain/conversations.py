@@ -22,6 +22,8 @@ class Turn(msgspec.Struct, frozen=True, kw_only=True):
     text: str
     choice_id: str | None = None
     has_media: bool = False
+    # The provider's references of what was attached (a media id or URL), in order.
+    media: tuple[str, ...] = ()
     contact_label: str
     now: float
 

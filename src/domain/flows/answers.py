@@ -88,9 +88,10 @@ def found(accepts: LookupAnswer, record: Mapping[str, Value] | None, query: str)
 
 
 def _media(accepts: MediaAnswer, offered: tuple[OptionView, ...], turn: Turn) -> Answer | Rejected:
-    """``attached`` for a message with media; empty for a skip; else ``media.missing``."""
+    """The attachment's reference (``attached`` when the channel gave none); empty for a skip;
+    else ``media.missing``."""
     if turn.has_media:
-        value = "attached"
+        value = " ".join(turn.media) or "attached"
     elif accepts.skip is not None and pick(offered, turn.text, turn.choice_id) == SKIP:
         value = ""
     else:

@@ -153,3 +153,23 @@ def test_each_packs_happy_path_completes_through_the_application(make_inbound, n
             chat.close()
         completed |= {type(e).__name__ for e in chat.events}
     assert completed & {"LeadCaptured", "OrderPlaced", "FlowEvent"}, completed
+
+
+def test_a_defect_report_carries_the_photo_the_operator_sent(make_inbound) -> None:
+    bot = bot_for("factory_ops")
+    chat = AppChat(bot, make_inbound, "en")
+    rng = random.Random(7)
+    try:
+        for _ in range(60):
+            step = chat.pack.step(chat.step)
+            if step is not None and isinstance(step.accepts, MediaAnswer):
+                chat.say("", None, True)
+            else:
+                chat.say(*_next_message(chat, rng))
+            reports = [e for e in chat.events if getattr(e, "name", "") == "defect.reported"]
+            if reports:
+                break
+    finally:
+        chat.close()
+    assert reports, "the walk reached a defect report"
+    assert "photo-1" in reports[0].fields.values(), reports[0].fields
