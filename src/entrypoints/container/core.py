@@ -1,17 +1,10 @@
-"""The composition root: every port bound to its adapter, by configuration alone.
-
-Split by concern: ``Storage`` (engine and SQL stores), ``Channels`` (the HTTP session and a
-sender per provider) and ``Core`` (coordination, use cases and the worker).
-"""
+"""Coordination, the use cases and the background worker."""
 
 from __future__ import annotations
 
-import gc
-import inspect
 import time
 from collections.abc import AsyncIterator, Callable
 
-import aiohttp
 from dependency_injector import containers, providers
 from redis.asyncio import Redis
 
@@ -28,23 +21,6 @@ from adapters.redis.locks import RedisContactLock
 from adapters.redis.rate_limit import redis_inbound_rate_limit
 from adapters.redis.resilient import RedisHealth, ResilientContactLock, ResilientRateLimit, ResilientSeenMessages
 from adapters.redis.seen import RedisSeenMessages
-from adapters.sandbox.senders import SandboxSender
-from adapters.sql.conversations import SqlConversationStore
-from adapters.sql.directory import SqlContactDirectory
-from adapters.sql.event_feed import SqlEventFeed
-from adapters.sql.database import Database, open_database
-from adapters.sql.leads import SqlLeadQuery
-from adapters.sql.message_log import SqlMessageLog
-from adapters.sql.orders import SqlOrderBook
-from adapters.sql.outbox import SqlOutbox
-from adapters.sql.packs import SqlPackStore
-from adapters.sql.transcripts import SqlTranscriptQuery
-from adapters.events.webhook import WebhookEventSink
-from adapters.telegram.admin import TelegramAdminSender
-from adapters.telegram.bot_api import TelegramSender
-from adapters.whatsapp.meta import MetaSender
-from adapters.whatsapp.twilio_wa import TwilioSender
-from adapters.whatsapp.waha import WahaSender
 from application.deliver_events import DeliverEvents
 from application.dispatch_outbox import DispatchOutbox
 from application.flows_admin import ManageFlows
@@ -52,7 +28,6 @@ from application.handle_inbound import HandleInbound
 from application.operators import ReleaseConversation
 from application.orders_admin import MoveOrder
 from application.pacing import SendPacer
-from application.ports.channels import ChannelSender
 from application.alerts import AdminChannel
 from application.bots import BotSource
 from application.process_turns import ProcessTurns
@@ -63,68 +38,13 @@ from domain.flows.reference import Reference
 from entrypoints.settings import Settings
 
 
+
 class SystemClock:
     """The real time."""
 
     def now(self) -> float:
         """Seconds since the epoch."""
         return time.time()
-
-
-async def _database(url: str) -> AsyncIterator[Database]:
-    database = open_database(url)
-    yield database
-    await database.dispose()
-
-
-def _twilio_sender(settings: Settings) -> TwilioSender:
-    public = settings.http.public_url
-    return TwilioSender(
-        account_sid=settings.twilio.account_sid,
-        auth_token=settings.twilio.auth_token,
-        from_=settings.twilio.from_,
-        api_base=settings.twilio.api_base,
-        status_callback=f"{public.rstrip('/')}/webhooks/twilio/status" if public else None,
-    )
-
-
-async def _closing(sender: ChannelSender | None) -> AsyncIterator[ChannelSender | None]:
-    # A sender with a client of its own (twilio's) closes it at shutdown.
-    yield sender
-    close = getattr(sender, "close", None)
-    if close is not None:
-        await close()
-
-
-async def _telegram_sender(settings: Settings) -> AsyncIterator[TelegramSender | None]:
-    if not settings.telegram.bot_token:
-        yield None
-        return
-    sender = TelegramSender(token=settings.telegram.bot_token, api_base=settings.telegram.api_base)
-    await sender.initialize()
-    try:
-        yield sender
-    finally:
-        await sender.shutdown()
-
-
-async def _http_session() -> AsyncIterator[aiohttp.ClientSession]:
-    # One pooled session for every provider: keep-alive matters on the send path.
-    connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300)
-    session = aiohttp.ClientSession(connector=connector)
-    yield session
-    await session.close()
-
-
-def _senders(whatsapp: ChannelSender | None, telegram: ChannelSender | None, admin: ChannelSender | None,
-             extra: dict[str, ChannelSender]) -> dict[str, ChannelSender]:
-    senders: dict[str, ChannelSender] = {"sandbox": SandboxSender()}
-    for sender in (whatsapp, telegram, admin):
-        if sender is not None:
-            senders[sender.provider] = sender
-    senders.update(extra)
-    return senders
-
 
 async def _redis(url: str | None) -> AsyncIterator[Redis | None]:
     if url is None:
@@ -133,6 +53,8 @@ async def _redis(url: str | None) -> AsyncIterator[Redis | None]:
     async with open_redis(url) as client:
         yield client
 
+def _coordination(settings: Settings) -> str:
+    return "redis" if settings.redis.url else "memory"
 
 def _business_data(settings: Settings) -> Callable[[Pack], tuple[Catalogue | None, Reference | None]]:
     # The operator's own files, read once at start, win over the data a pack ships with.
@@ -144,73 +66,6 @@ def _business_data(settings: Settings) -> Callable[[Pack], tuple[Catalogue | Non
         return catalogue or shipped_catalogue, reference or shipped_reference
 
     return data
-
-
-def _coordination(settings: Settings) -> str:
-    return "redis" if settings.redis.url else "memory"
-
-
-def _whatsapp_provider(settings: Settings) -> str:
-    return settings.whatsapp.provider or "none"
-
-
-class Storage(containers.DeclarativeContainer):
-    """The database and the stores on it."""
-
-    settings = providers.Dependency(instance_of=Settings)
-    database = providers.Resource(_database, url=settings.provided.database.url)
-    message_log = providers.Singleton(SqlMessageLog, database)
-    conversations = providers.Singleton(SqlConversationStore, database)
-    outbox = providers.Singleton(SqlOutbox, database)
-    leads = providers.Singleton(SqlLeadQuery, database)
-    transcripts = providers.Singleton(SqlTranscriptQuery, database)
-    directory = providers.Singleton(SqlContactDirectory, database)
-    packs = providers.Singleton(SqlPackStore, database)
-    event_feed = providers.Singleton(SqlEventFeed, database)
-    orders = providers.Singleton(SqlOrderBook, database)
-
-
-class Channels(containers.DeclarativeContainer):
-    """A sender per configured provider."""
-
-    settings = providers.Dependency(instance_of=Settings)
-    http = providers.Resource(_http_session)
-    whatsapp_choice = providers.Selector(
-        providers.Callable(_whatsapp_provider, settings),
-        meta=providers.Singleton(
-            MetaSender,
-            http,
-            api_base=settings.provided.meta.api_base,
-            phone_number_id=settings.provided.meta.phone_number_id,
-            access_token=settings.provided.meta.access_token,
-        ),
-        twilio=providers.Singleton(_twilio_sender, settings),
-        waha=providers.Singleton(
-            WahaSender,
-            http,
-            base_url=settings.provided.waha.url,
-            api_key=settings.provided.waha.api_key,
-            session_name=settings.provided.waha.session,
-        ),
-        none=providers.Object(None),
-    )
-    whatsapp = providers.Resource(_closing, whatsapp_choice)
-    admin = providers.Singleton(
-        lambda settings, http: TelegramAdminSender(
-            http, api_base=settings.telegram.api_base, token=settings.telegram.bot_token
-        ) if settings.telegram.bot_token else None,
-        settings, http,
-    )
-    events = providers.Singleton(
-        lambda settings, http: WebhookEventSink(
-            http, url=settings.events.webhook_url, secret=settings.events.webhook_secret
-        ) if settings.events.webhook_url else None,
-        settings, http,
-    )
-    extra = providers.Object({})
-    telegram = providers.Resource(_telegram_sender, settings)
-    senders = providers.Singleton(_senders, whatsapp, telegram, admin, extra)
-
 
 class Core(containers.DeclarativeContainer):
     """Coordination, the use cases and the background worker."""
@@ -347,36 +202,3 @@ class Core(containers.DeclarativeContainer):
         claim_lease=settings.provided.worker.claim_lease_seconds,
         session_ttl=settings.provided.limits.session_ttl_seconds,
     )
-
-
-class Container(containers.DeclarativeContainer):
-    """Everything, wired from one Settings object."""
-
-    settings = providers.Dependency(instance_of=Settings)
-    storage = providers.Container(Storage, settings=settings)
-    channels = providers.Container(Channels, settings=settings)
-    core = providers.Container(Core, settings=settings, storage=storage, channels=channels)
-
-
-def build_container(settings: Settings) -> Container:
-    """The container for these settings; resources start with ``init_resources()``."""
-    return Container(settings=settings)
-
-
-async def resolve(provider: providers.Provider):  # type: ignore[no-untyped-def]
-    """The provider's object; with async resources in the graph, providers return awaitables."""
-    value = provider()
-    if inspect.isawaitable(value):
-        value = await value
-    return value
-
-
-def freeze_startup_heap() -> None:
-    """Move everything built at start-up out of the garbage collector's sight.
-
-    The libraries and the container make a large heap that never becomes garbage; without
-    this, every full collection walks it and stalls the event loop for tens of milliseconds
-    (measured: webhook p99 at 1,000 msg/s fell from 61-89 ms to 14 ms; bench/README.md).
-    """
-    gc.collect()
-    gc.freeze()
