@@ -115,6 +115,9 @@ async def test_metrics_count_accepted_and_duplicate_messages(gateway: Gateway) -
     assert 'chatgate_inbound_messages_total{channel="whatsapp",outcome="accepted",provider="meta"} 1.0' in text
     assert 'chatgate_inbound_messages_total{channel="whatsapp",outcome="duplicate",provider="meta"} 1.0' in text
     assert 'chatgate_outbound_messages_total{channel="whatsapp",provider="meta",status="sent"} 1.0' in text
+    assert await gateway.post_webhook(body, signature=None) == 401
+    text = (await gateway.client.get("/metrics")).text
+    assert 'chatgate_inbound_messages_total{channel="whatsapp",outcome="rejected",provider="meta"} 1.0' in text
 
 
 async def test_a_list_choice_is_understood_like_a_button(gateway: Gateway) -> None:

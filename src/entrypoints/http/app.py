@@ -24,9 +24,10 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
     """The HTTP app over a built (not yet started) container."""
 
     @contextlib.asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await container.init_resources()
         worker = await resolve(container.core.worker)
+        app.state.telemetry = await resolve(container.core.telemetry)
         freeze_startup_heap()
         task = asyncio.create_task(worker.run()) if run_worker else None
         try:
@@ -86,6 +87,15 @@ def _from(provider):  # type: ignore[no-untyped-def]
     return dependency
 
 
+def _count_refused_webhook(request: Request, status: int) -> None:
+    # A webhook refused for its signature or its shape counts as "rejected" in the metrics.
+    parts = request.url.path.strip("/").split("/")
+    telemetry = getattr(request.app.state, "telemetry", None)
+    if len(parts) >= 2 and parts[0] == "webhooks" and status in (400, 401, 403) and telemetry is not None:
+        provider = parts[1]
+        telemetry.inbound("telegram" if provider == "telegram" else "whatsapp", provider, "rejected")
+
+
 def _validation_error(_: Request, exc: ValidationException) -> Response[dict[str, object]]:
     # Name the offending fields in the sentence itself, not only in "extra".
     detail = exc.detail
@@ -98,6 +108,7 @@ def _validation_error(_: Request, exc: ValidationException) -> Response[dict[str
 
 def _unexpected_error(request: Request, exc: Exception) -> Response[dict[str, object]]:
     if isinstance(exc, HTTPException) and exc.status_code < 500:
+        _count_refused_webhook(request, exc.status_code)
         body: dict[str, object] = {"status_code": exc.status_code, "detail": exc.detail}
         if exc.extra:
             body["extra"] = exc.extra
