@@ -51,6 +51,7 @@ class BotSource:
         self._bot: Bot | None = None
         self._stamp: tuple[int, ...] | None = None
         self._checked_at = float("-inf")
+        self._stocked = False
 
     @property
     def builtin_version(self) -> int:
@@ -67,7 +68,8 @@ class BotSource:
         if self._bot is not None and now - self._checked_at < self._refresh_every:
             return self._bot
         self._checked_at = now
-        placed, held = await self._orders.held_stock()
+        # Only a pack with a catalogue reads the stock that orders hold: others skip the scan.
+        placed, held = await self._orders.held_stock() if self._stocked or self._bot is None else (0, {})
         stamp = (*await self._packs.stamp(), placed, *sorted(held.items()))
         if self._bot is None or stamp != self._stamp:
             self._bot = await self._build(held)
@@ -85,6 +87,7 @@ class BotSource:
         catalogue, reference = self._data(newest)  # the products and records the pack reads
         # Stock is what the catalogue has less what open orders hold (a cancelled one frees it).
         stocked = less_ordered(catalogue, held) if catalogue is not None else None
+        self._stocked = catalogue is not None
         return FlowBot(versions, stocked, reference)
 
 

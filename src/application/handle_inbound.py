@@ -77,7 +77,8 @@ class HandleInbound:
 
     async def _canonical(self, message: InboundMessage) -> InboundMessage:
         # One person, one conversation: a BSUID or LID seen beside a phone means that phone.
-        if not message.is_from_user or message.contact.phone is not None:
+        # Only a LID or a BSUID can stand for another contact: nothing else costs a lookup.
+        if not message.is_from_user or not message.contact.may_be_alias:
             return message
         contact = await self._directory.resolve(message.contact)
         if contact == message.contact:

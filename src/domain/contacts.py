@@ -51,6 +51,11 @@ class ContactId(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.channel}:{self.value}"
 
     @property
+    def may_be_alias(self) -> bool:
+        """True for the ids a provider may send in place of a known phone (a LID, a BSUID)."""
+        return self.value.startswith(("lid:", "bsuid:"))
+
+    @property
     def phone(self) -> str | None:
         """The E.164 number, when the id is one."""
         return self.value if self.value.startswith("+") else None

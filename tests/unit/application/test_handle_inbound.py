@@ -188,3 +188,24 @@ async def test_a_lid_seen_beside_a_phone_is_that_contact_when_it_comes_alone(
 
     assert [row.message.text for row in gateway.db.inbound_for(ana.key)] == ["halo", "1"]
     assert gateway.db.inbound_for(lid.key) == []
+
+
+async def test_only_a_lid_or_bsuid_is_looked_up_as_an_alias(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    looked_up: list[str] = []
+    directory = gateway.container.storage.directory()
+    original = directory.resolve
+
+    async def counting(contact: ContactId) -> ContactId:
+        looked_up.append(contact.key)
+        return await original(contact)
+
+    directory.resolve = counting
+    telegram = ContactId(channel="telegram", value="tg:4242")
+    lid = ContactId(channel="whatsapp", value="lid:98765")
+    await gateway.receive(gateway.message("halo", contact=new_contact()),
+                          gateway.message("halo", contact=telegram, reply_address="4242"),
+                          gateway.message("halo", contact=lid, reply_address="98765@lid"))
+
+    assert looked_up == [lid.key]

@@ -40,3 +40,24 @@ async def test_an_order_holds_its_stock_and_a_cancel_gives_it_back(
     assert moved.order.state.value == "CANCELLED"
     await _order(gateway, rina, "2")
     assert len(gateway.db.orders) == 2, "the cancelled order's stock went back on the shelf"
+
+
+async def test_a_pack_without_a_catalogue_does_not_scan_the_orders(
+    make_gateway: Callable[..., Gateway], new_contact: Callable[..., ContactId]
+) -> None:
+    gateway = make_gateway({"CHATGATE_BOT": "franchise_leads"})
+    scans: list[int] = []
+    book = gateway.container.storage.orders()
+    original = book.held_stock
+
+    async def counting() -> tuple[int, dict[str, int]]:
+        scans.append(1)
+        return await original()
+
+    book.held_stock = counting
+    ana = new_contact()
+    for text in ("halo", "1", "menu"):
+        gateway.clock.advance(2.0)  # past the bot's one-second refresh
+        await gateway.say(ana, text)
+
+    assert len(scans) == 1, "only the first build looks at the orders"
