@@ -13,7 +13,7 @@ from typing import Protocol
 
 import msgspec
 
-from application.ports.coordination import Clock, InboundRateLimit, SeenMessages
+from application.ports.coordination import Clock, InboundRateLimit, RecentArrivals, SeenMessages
 from application.ports.storage import ContactDirectory, InboundStatus, MessageLog, NewInbound, Outbox
 from application.ports.telemetry import Telemetry
 from domain.messages import InboundMessage, WebhookBatch
@@ -48,6 +48,7 @@ class HandleInbound:
         directory: ContactDirectory,
         seen: SeenMessages,
         rate_limit: InboundRateLimit,
+        arrivals: RecentArrivals,
         turns: TurnQueue,
         clock: Clock,
         telemetry: Telemetry,
@@ -58,6 +59,7 @@ class HandleInbound:
         self._directory = directory
         self._seen = seen
         self._rate_limit = rate_limit
+        self._arrivals = arrivals
         self._turns = turns
         self._clock = clock
         self._telemetry = telemetry
@@ -70,6 +72,7 @@ class HandleInbound:
             await self._outbox.apply_statuses(batch.statuses, now)
         messages = [await self._canonical(message) for message in batch.messages]
         outcomes = [await self._screen(message) for message in messages]
+        await self._note_arrivals(messages, outcomes, now)
         await self._record(messages, outcomes, now)
         for message, outcome in zip(messages, outcomes):
             self._telemetry.inbound(message.channel, message.provider, outcome)
@@ -93,6 +96,17 @@ class HandleInbound:
         if not await self._rate_limit.allow(message.contact.key):
             return InboundOutcome.RATE_LIMITED
         return InboundOutcome.ACCEPTED
+
+    async def _note_arrivals(
+        self, messages: Sequence[InboundMessage], outcomes: list[InboundOutcome], now: float
+    ) -> None:
+        # Before the record, never after: a turn that finds no recent arrival may trust that
+        # every message of the burst is already in the database (see RecentArrivals).
+        if self._cooldown <= 0:
+            return
+        arrived = {m.contact.key for m, o in zip(messages, outcomes) if o is InboundOutcome.ACCEPTED}
+        for contact_key in sorted(arrived):
+            await self._arrivals.note(contact_key, now)
 
     async def _record(
         self, messages: Sequence[InboundMessage], outcomes: list[InboundOutcome], now: float

@@ -3,6 +3,13 @@
 For a batch of contacts whose turn is due: take each contact's lock, load its conversation
 and the messages waiting for it (a burst arrives here merged), ask the bot, and save the new
 state, the consumed messages, the replies (the outbox) and the events in ONE transaction.
+
+The cool-down: a contact's turn runs once the contact has been quiet for COOLDOWN_MS (so ten
+messages typed in a second get one answer over all of them), but never later than
+``BURST_LIMIT_COOLDOWNS`` cool-downs after the oldest waiting message, so that someone who
+never pauses is still answered. Quiet means no arrival in the messages waiting in the
+database nor among the arrivals noted by any instance's webhooks (``RecentArrivals``), which
+also covers a message that arrived elsewhere and is not stored yet.
 """
 
 from __future__ import annotations
@@ -14,7 +21,7 @@ from collections.abc import Callable, Sequence
 
 import msgspec
 
-from application.ports.coordination import Clock, ContactLock, LockTimeout
+from application.ports.coordination import Clock, ContactLock, LockTimeout, RecentArrivals
 from application.ports.storage import (
     ConversationStore,
     NewOutbound,
@@ -34,6 +41,10 @@ from domain.messages import MediaReply, Reply, TextReply
 
 
 TURN_LOCK_WAIT = 0.0
+#: How soon a contact locked elsewhere is tried again, in seconds.
+BUSY_RETRY = 0.05
+#: A burst holds its answer back at most this many cool-downs after its oldest message.
+BURST_LIMIT_COOLDOWNS = 4
 
 
 class ProcessTurns:
@@ -49,6 +60,8 @@ class ProcessTurns:
         admin: AdminChannel,
         clock: Clock,
         telemetry: Telemetry,
+        arrivals: RecentArrivals,
+        cooldown_seconds: float,
         on_committed: Callable[[], None] = lambda: None,
     ) -> None:
         self._store = store
@@ -58,17 +71,23 @@ class ProcessTurns:
         self._admin = admin
         self._clock = clock
         self._telemetry = telemetry
+        self._arrivals = arrivals
+        self._cooldown = cooldown_seconds
         self._on_committed = on_committed
 
-    async def __call__(self, contact_keys: Sequence[str]) -> list[str]:
-        """Process the contacts' turns; returns the keys that could not be locked (to retry)."""
+    async def __call__(self, contact_keys: Sequence[str]) -> dict[str, float]:
+        """Process the contacts' turns; returns the contacts to try again, and when.
+
+        A contact comes back when it was locked elsewhere, saved elsewhere meanwhile, or is
+        still inside its cool-down.
+        """
         started = time.perf_counter()
         busy: list[str] = []
         async with contextlib.AsyncExitStack() as held:
             keys = sorted(set(contact_keys))
             taken = await asyncio.gather(*(self._take(held, key, busy) for key in keys))
             locked = [key for key, ok in zip(keys, taken) if ok]
-            pending = await self._store.pending(locked)
+            pending, later = await self._quiet(await self._store.pending(locked))
             bot = await self._bots.current() if pending else None
             outcomes = [await self._decide(bot, turn) for turn in pending if bot is not None]
             if outcomes:
@@ -79,7 +98,26 @@ class ProcessTurns:
         if pending:
             self._on_committed()
             self._telemetry.processed(time.perf_counter() - started)
-        return busy
+        retry_at = self._clock.now() + BUSY_RETRY
+        return {**later, **{key: retry_at for key in busy}}
+
+    async def _quiet(self, pending: list[PendingTurn]) -> tuple[list[PendingTurn], dict[str, float]]:
+        """The turns whose contact has been quiet for the cool-down, and when the others are due."""
+        if self._cooldown <= 0 or not pending:
+            return pending, {}
+        noted = await self._arrivals.latest([turn.contact_key for turn in pending])
+        now = self._clock.now()
+        ready: list[PendingTurn] = []
+        later: dict[str, float] = {}
+        for turn in pending:
+            arrivals = [item.arrived_at for item in turn.inbound] or [now - self._cooldown]
+            quiet_at = max(max(arrivals), noted.get(turn.contact_key, 0.0)) + self._cooldown
+            due = min(quiet_at, min(arrivals) + BURST_LIMIT_COOLDOWNS * self._cooldown)
+            if due > now:
+                later[turn.contact_key] = due
+            else:
+                ready.append(turn)
+        return ready, later
 
     async def _answer_lookups(self, bot: Bot, decision: Decision, turn: Turn) -> Decision:
         # A pack asked for one of the contact's own records (an order by its number): find it

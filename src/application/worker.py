@@ -164,10 +164,8 @@ class Worker:
                 await self._scheduler.wait(wait if wait is not None else self._sweep_every)
 
     async def _run_batch(self, keys: list[str]) -> None:
-        busy = await self._process(keys)
-        retry_at = self._clock.now() + 0.05
-        for key in busy:
-            self._scheduler.due(key, retry_at)
+        for key, at in (await self._process(keys)).items():
+            self._scheduler.due(key, at)
 
     async def _dispatch_loop(self) -> None:
         while True:

@@ -1,6 +1,6 @@
 """One contract suite per coordination port, run on every implementation.
 
-The ports are ``ContactLock``, ``SeenMessages`` and ``InboundRateLimit``
+The ports are ``ContactLock``, ``SeenMessages``, ``InboundRateLimit`` and ``RecentArrivals``
 (``application.ports.coordination``). Each suite runs on the in-process implementations (the
 embedded defaults), on Redis at ``CHATGATE_TEST_REDIS_URL``, and on the resilient wrapper over
 Redis, which must behave exactly like Redis while Redis is healthy (and report no outage).
@@ -22,14 +22,26 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from adapters.memory.coordination import InMemoryContactLock, InMemoryInboundRateLimit, InMemorySeenMessages
+from adapters.memory.coordination import (
+    InMemoryContactLock,
+    InMemoryInboundRateLimit,
+    InMemoryRecentArrivals,
+    InMemorySeenMessages,
+)
 from adapters.rate_limit import LimitsInboundRateLimit
 from adapters.redis.client import close_redis, ping, redis_client
 from adapters.redis.locks import RedisContactLock
 from adapters.redis.rate_limit import redis_inbound_rate_limit
-from adapters.redis.resilient import RedisHealth, ResilientContactLock, ResilientRateLimit, ResilientSeenMessages
+from adapters.redis.arrivals import RedisRecentArrivals
+from adapters.redis.resilient import (
+    RedisHealth,
+    ResilientContactLock,
+    ResilientRateLimit,
+    ResilientRecentArrivals,
+    ResilientSeenMessages,
+)
 from adapters.redis.seen import RedisSeenMessages
-from application.ports.coordination import ContactLock, InboundRateLimit, LockTimeout, SeenMessages
+from application.ports.coordination import ContactLock, InboundRateLimit, LockTimeout, RecentArrivals, SeenMessages
 from fakes import FakeClock, FakeTelemetry
 
 LIMIT = 3
@@ -63,6 +75,12 @@ class Backend:
             return InMemorySeenMessages()
         redis_seen = RedisSeenMessages(self.client, ttl_seconds=600, prefix=self.prefix + "seen:")
         return redis_seen if self.kind == "redis" else ResilientSeenMessages(redis_seen, self.health)
+
+    def arrivals(self) -> RecentArrivals:
+        if self.kind == "memory":
+            return InMemoryRecentArrivals()
+        on_redis = RedisRecentArrivals(self.client, ttl_seconds=60, prefix=self.prefix + "arrived:")
+        return on_redis if self.kind == "redis" else ResilientRecentArrivals(on_redis, InMemoryRecentArrivals(), self.health)
 
     def rate_limit(self, per_minute: int = LIMIT) -> InboundRateLimit:
         if self.kind == "memory":
@@ -106,6 +124,13 @@ async def expiring_locks(request: pytest.FixtureRequest) -> AsyncIterator[Backen
 @pytest.fixture(params=["memory", "redis", "resilient"])
 async def seen_ids(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     """Each SeenMessages implementation."""
+    async for backend in _backend(request):
+        yield backend
+
+
+@pytest.fixture(params=["memory", "redis", "resilient"])
+async def arrival_notes(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
+    """Each RecentArrivals implementation."""
     async for backend in _backend(request):
         yield backend
 
@@ -279,6 +304,50 @@ async def test_an_id_in_redis_expires_after_the_ttl(redis_url: str) -> None:
         await client.delete(f"{prefix}meta:wamid.A", f"{prefix}meta:wamid.B")
     finally:
         await close_redis(client)
+
+
+# --- RecentArrivals ------------------------------------------------------------------------
+
+
+async def test_the_latest_arrival_of_each_contact_is_told_and_a_quiet_one_is_left_out(
+    arrival_notes: Backend,
+) -> None:
+    arrivals, ana, budi, quiet = arrival_notes.arrivals(), contact(), contact(), contact()
+    assert await arrivals.latest([]) == {}
+    await arrivals.note(ana, 1_700_000_000.25)
+    await arrivals.note(ana, 1_700_000_001.125)
+    await arrivals.note(budi, 1_700_000_000.5)
+    assert await arrivals.latest([ana, budi, quiet]) == {ana: 1_700_000_001.125, budi: 1_700_000_000.5}
+
+
+async def test_an_earlier_arrival_noted_late_never_hides_a_later_one(arrival_notes: Backend) -> None:
+    # Two instances note one contact's burst at once: whichever writes last, the later arrival stays.
+    first, second = arrival_notes.arrivals(), arrival_notes.arrivals()
+    ana = contact()
+    await first.note(ana, 1_700_000_002.0)
+    await second.note(ana, 1_700_000_001.0)
+    assert await first.latest([ana]) == {ana: 1_700_000_002.0}
+
+
+async def test_two_instances_on_one_redis_see_each_others_arrivals(redis_url: str) -> None:
+    client = redis_client(redis_url)
+    prefix = f"chatgate:test:{uuid.uuid4().hex}:arrived:"
+    try:
+        here = RedisRecentArrivals(client, ttl_seconds=5, prefix=prefix)
+        elsewhere = RedisRecentArrivals(client, ttl_seconds=5, prefix=prefix)
+        ana = contact()
+        await elsewhere.note(ana, 1_700_000_003.5)
+        assert await here.latest([ana]) == {ana: 1_700_000_003.5}
+        assert 4000 <= await client.pttl(prefix + ana) <= 5000  # a note lives only its ttl
+    finally:
+        await close_redis(client)
+
+
+async def test_the_in_process_notes_forget_what_is_past_the_horizon() -> None:
+    arrivals = InMemoryRecentArrivals(horizon_seconds=60, prune_every=2)
+    await arrivals.note("old", 1000.0)
+    await arrivals.note("new", 1100.0)  # the second note prunes: "old" is 100 s behind it
+    assert await arrivals.latest(["old", "new"]) == {"new": 1100.0}
 
 
 # --- InboundRateLimit ----------------------------------------------------------------------

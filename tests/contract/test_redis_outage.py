@@ -30,11 +30,18 @@ import pytest
 import redis
 from dependency_injector import providers
 
-from adapters.memory.coordination import InMemoryContactLock, InMemoryInboundRateLimit
+from adapters.memory.coordination import InMemoryContactLock, InMemoryInboundRateLimit, InMemoryRecentArrivals
+from adapters.redis.arrivals import RedisRecentArrivals
 from adapters.redis.client import close_redis, ping, redis_client
 from adapters.redis.locks import RedisContactLock
 from adapters.redis.rate_limit import redis_inbound_rate_limit
-from adapters.redis.resilient import RedisHealth, ResilientContactLock, ResilientRateLimit, ResilientSeenMessages
+from adapters.redis.resilient import (
+    RedisHealth,
+    ResilientContactLock,
+    ResilientRateLimit,
+    ResilientRecentArrivals,
+    ResilientSeenMessages,
+)
 from adapters.redis.seen import RedisSeenMessages
 from application.handle_inbound import InboundOutcome
 from application.ports.coordination import LockTimeout
@@ -120,7 +127,7 @@ def own_redis() -> Iterator[OwnRedis]:
 
 
 class Coordination:
-    """The three resilient wrappers over one client, as the container wires them."""
+    """The resilient wrappers over one client, as the container wires them."""
 
     def __init__(self, url: str, *, per_minute: int = 3) -> None:
         self.prefix = f"chatgate:test:{uuid.uuid4().hex}:"
@@ -134,6 +141,11 @@ class Coordination:
             self.health,
         )
         self.seen = ResilientSeenMessages(RedisSeenMessages(self.client, prefix=self.prefix + "seen:"), self.health)
+        self.arrivals = ResilientRecentArrivals(
+            RedisRecentArrivals(self.client, ttl_seconds=60, prefix=self.prefix + "arrived:"),
+            InMemoryRecentArrivals(),
+            self.health,
+        )
         self.rate_limit = ResilientRateLimit(
             redis_inbound_rate_limit(self.client, per_minute, prefix=self.prefix + "rate"),
             InMemoryInboundRateLimit(per_minute),
@@ -157,6 +169,9 @@ class Coordination:
         assert await self.seen.known("meta", message_id)
         assert await self.rate_limit.allow(key)
         assert await self.in_redis(f"rate*{key}*")
+        await self.arrivals.note(key, 1_700_000_000.5)
+        assert await self.in_redis(f"arrived:{key}")
+        assert await self.arrivals.latest([key]) == {key: 1_700_000_000.5}
 
     async def answers_from_fallbacks(self) -> None:
         """While Redis is down, each call answers in time, the way its fallback would."""
@@ -168,6 +183,8 @@ class Coordination:
         await within(self.seen.remember([("meta", message_id)]))
         assert not await within(self.seen.known("meta", message_id))  # the database decides
         assert [await within(self.rate_limit.allow(key)) for _ in range(4)] == [True, True, True, False]
+        await within(self.arrivals.note(key, 1_700_000_001.5))  # this process still knows its own
+        assert await within(self.arrivals.latest([key])) == {key: 1_700_000_001.5}
 
     async def wait_until_redis_is_used(self, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
@@ -324,7 +341,7 @@ class RunOnSqlite:
     async def settle(self) -> None:
         self.clock.advance(self.settings.limits.cooldown_seconds)
         keys, _ = (await resolve(self.container.core.scheduler)).take_due()
-        assert await within((await resolve(self.container.core.process_turns))(keys)) == []
+        assert await within((await resolve(self.container.core.process_turns))(keys)) == {}
         dispatch = await resolve(self.container.core.dispatch)
         while await dispatch():
             pass

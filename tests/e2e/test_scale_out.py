@@ -44,6 +44,8 @@ from cluster import (
     fresh_database,
     install_consumption_audit,
     plan_traffic,
+    plan_typing,
+    query,
     run_command,
     socket_owners,
     unavailable,
@@ -64,6 +66,12 @@ OUTAGE_CONTACTS = 60
 OUTAGE_WEBHOOKS = 600
 OUTAGE_REDELIVERIES = OUTAGE_WEBHOOKS // 10
 OUTAGE_SECONDS = 3.0
+# A burst typed over both instances: each line well inside the cool-down of the one before
+# (slack for a busy machine), the whole burst past one cool-down from its first line.
+TYPING_CONTACTS = 40
+TYPING_LINES = ("halo", "saya mau", "tanya", "soal kemitraan", "2")
+TYPING_SPACING = 0.25
+TYPING_COOLDOWN_MS = 1000
 CONCURRENCY = 32
 DRAIN_TIMEOUT = 60.0
 
@@ -85,7 +93,8 @@ class Cluster:
 
 
 @contextlib.asynccontextmanager
-async def cluster(postgres_url: str, logdir: Path, *, serves: int, workers: int) -> AsyncIterator[Cluster]:
+async def cluster(postgres_url: str, logdir: Path, *, serves: int, workers: int,
+                  **settings: str) -> AsyncIterator[Cluster]:
     """Redis, a fresh migrated database, the fake Graph API, then the serve and worker processes."""
     if RedisServer.executable() is None:
         unavailable("redis-server is not on PATH: the scale-out tests start a Redis of their own")
@@ -98,7 +107,7 @@ async def cluster(postgres_url: str, logdir: Path, *, serves: int, workers: int)
         stack.push_async_callback(processes.stop_all)  # first out: before the graph and the database
         redis = RedisServer(processes)
         await redis.start()
-        env = cluster_env(database_url=database_url, redis_url=redis.url, graph_base=graph.base_url)
+        env = cluster_env(database_url=database_url, redis_url=redis.url, graph_base=graph.base_url, **settings)
         migrated = await run_command([CHATGATE, "migrate"], env)
         assert migrated.returncode == 0, migrated.stderr
         await install_consumption_audit(database_url)
@@ -203,3 +212,30 @@ async def test_a_redis_outage_mid_run_loses_nothing_and_answers_nothing_twice(
                           redeliveries=OUTAGE_REDELIVERIES, seed=20_260_202,
                           milestones=[(OUTAGE_WEBHOOKS // 3, redis_down_and_up_again)])
         assert await running.redis.ping()
+
+
+@pytest.mark.timeout(180)
+async def test_a_burst_typed_over_both_serve_instances_is_answered_once_over_all_of_it(
+    postgres_url: str, tmp_path: Path,
+) -> None:
+    async with cluster(postgres_url, tmp_path, serves=2, workers=1,
+                       COOLDOWN_MS=str(TYPING_COOLDOWN_MS)) as running:
+        traffic = plan_typing(contacts=TYPING_CONTACTS, lines=TYPING_LINES, spacing=TYPING_SPACING,
+                              instances=len(running.urls))
+        load = Load(running.urls, concurrency=CONCURRENCY)
+        await load.run(traffic)
+        await wait_drained(database_url=running.database_url, admin_url=running.admin_url,
+                           graph=running.graph, timeout=DRAIN_TIMEOUT)
+        problems = await check_guarantees(database_url=running.database_url, traffic=traffic, load=load,
+                                          graph=running.graph)
+        assert not problems, "\n".join(problems) + "\n" + running.processes.logs()
+
+        # One turn per contact (each saved turn bumps the version once, and every line is
+        # processed: check_guarantees), so that one turn took all five lines.
+        versions = await query(running.database_url, "SELECT contact_key, version FROM conversations")
+        # How far apart the lines really went out (a busy machine may post late).
+        gaps = [b - a for ids in traffic.by_contact.values()
+                for a, b in zip([load.started[w] for w in ids], [load.started[w] for w in ids[1:]])]
+        assert max(gaps) < TYPING_COOLDOWN_MS / 1000, f"the load fell behind: a gap of {max(gaps):.3f} s"
+        assert len(versions) == TYPING_CONTACTS
+        assert Counter(row["version"] for row in versions) == {1: TYPING_CONTACTS}, f"largest gap {max(gaps):.3f} s"

@@ -547,6 +547,32 @@ class Traffic:
         return max(post.at for post in self.posts)
 
 
+def signed_post(wa_id: str, text: str, wamid: str, at: float, instance: int) -> Post:
+    """One Meta text webhook, signed with the cluster's app secret."""
+    body = meta_webhooks.text(wa_id, text, wamid=wamid, name=f"Kontak {wa_id[-4:]}")
+    return Post(at=at, wamid=wamid, wa_id=wa_id, body=body, signature=meta_webhooks.sign(body, APP_SECRET),
+                instance=instance, redelivery=False)
+
+
+def plan_typing(*, contacts: int, lines: Sequence[str], spacing: float, instances: int) -> Traffic:
+    """Each contact types ``lines`` one after another, ``spacing`` seconds apart, each line to
+    the next serve instance in turn: bursts that are split over every instance."""
+    run = uuid.uuid4().hex[:10].upper()
+    base = random.Random(run).randrange(10_000_000)
+    posts: list[Post] = []
+    by_contact: dict[str, list[str]] = {}
+    for c in range(contacts):
+        wa_id = f"62813{(base + c) % 10_000_000:07d}"
+        start = c * 0.013  # the contacts' bursts overlap, but do not start in lockstep
+        for i, text in enumerate(lines):
+            made = signed_post(wa_id, text, f"wamid.TYPING{run}{c:04d}{i:02d}=", start + i * spacing,
+                               (c + i) % instances)
+            posts.append(made)
+            by_contact.setdefault(wa_id, []).append(made.wamid)
+    posts.sort(key=lambda p: p.at)
+    return Traffic(posts=posts, messages={p.wamid: p.wa_id for p in posts}, by_contact=by_contact)
+
+
 def plan_traffic(*, contacts: int, messages: int, redeliveries: int, instances: int, seed: int,
                  gap: tuple[float, float] = (0.8, 4.0), burst_share: float = 0.3) -> Traffic:
     """Signed text webhooks from ``contacts`` contacts, ``messages`` distinct ones in all.
@@ -567,10 +593,7 @@ def plan_traffic(*, contacts: int, messages: int, redeliveries: int, instances: 
     seq = itertools.count()
 
     def post(wa_id: str, text: str, at: float) -> Post:
-        wamid = f"wamid.SCALE{run}{next(seq):07d}="
-        body = meta_webhooks.text(wa_id, text, wamid=wamid, name=f"Kontak {wa_id[-4:]}")
-        return Post(at=at, wamid=wamid, wa_id=wa_id, body=body, signature=meta_webhooks.sign(body, APP_SECRET),
-                    instance=rng.randrange(instances), redelivery=False)
+        return signed_post(wa_id, text, f"wamid.SCALE{run}{next(seq):07d}=", at, rng.randrange(instances))
 
     for wa_id in wa_ids:
         at, left, after_global = rng.uniform(0.0, 2.0), quota[wa_id], False

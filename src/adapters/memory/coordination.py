@@ -111,3 +111,26 @@ class InMemoryInboundRateLimit:
         self._checks += 1
         if self._checks % 10_000 == 0:
             self._counts = {k: v for k, v in self._counts.items() if v[0] >= index - 1}
+
+
+class InMemoryRecentArrivals:
+    """Each contact's latest arrival, for this process; notes past the horizon are forgotten."""
+
+    def __init__(self, horizon_seconds: float = 300.0, prune_every: int = 10_000) -> None:
+        self._horizon = horizon_seconds
+        self._prune_every = prune_every
+        self._latest: dict[str, float] = {}
+        self._notes = 0
+
+    async def note(self, contact_key: str, at: float) -> None:
+        """A message of the contact's arrived at ``at`` (an earlier note never wins)."""
+        if at > self._latest.get(contact_key, float("-inf")):
+            self._latest[contact_key] = at
+        self._notes += 1
+        if self._notes % self._prune_every == 0:
+            cutoff = at - self._horizon
+            self._latest = {k: v for k, v in self._latest.items() if v >= cutoff}
+
+    async def latest(self, contact_keys: Sequence[str]) -> dict[str, float]:
+        """The latest arrival noted for each of these contacts that has one."""
+        return {key: self._latest[key] for key in contact_keys if key in self._latest}

@@ -8,6 +8,8 @@ Each wrapper tries Redis first and, on a failure of Redis itself, answers from a
 - ``ResilientSeenMessages``: "not seen", and nothing remembered. A re-delivered webhook then
   reaches the database, whose unique provider message id drops it: never a second reply.
 - ``ResilientRateLimit``: the in-process limiter (each instance counts alone meanwhile).
+- ``ResilientRecentArrivals``: this process's own notes. A burst split over two instances
+  may then be answered in two turns (never one message twice).
 
 ``RedisHealth`` is shared by the wrappers of one client: it reports the outage once
 (``Telemetry.coordination_degraded(True)`` and one warning) and the recovery once, and while
@@ -23,16 +25,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypeVar
 
 from limits.errors import StorageError
 from redis.exceptions import RedisError
 
-from application.ports.coordination import ContactLock, InboundRateLimit, LockTimeout, SeenMessages
+from application.ports.coordination import (
+    ContactLock,
+    InboundRateLimit,
+    LockTimeout,
+    RecentArrivals,
+    SeenMessages,
+)
 from application.ports.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: What "Redis failed" means: the client's errors, the socket's, a timeout, limits' wrapper.
 COORDINATION_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, asyncio.TimeoutError, StorageError)
@@ -84,6 +94,25 @@ class RedisHealth:
             )
 
 
+async def _ask_redis_first(
+    health: RedisHealth, from_redis: Callable[[], Awaitable[T]], from_fallback: Callable[[], Awaitable[T]]
+) -> T:
+    """Redis's answer while it answers (or is due a probe), the fallback's otherwise."""
+    if health.should_try():
+        try:
+            answer = await from_redis()
+        except COORDINATION_ERRORS as exc:
+            health.failed(exc)
+        else:
+            health.succeeded()
+            return answer
+    return await from_fallback()
+
+
+async def _not_seen() -> bool:
+    return False
+
+
 class ResilientContactLock:
     """The Redis lock, or the in-process one while Redis fails (see the module docstring)."""
 
@@ -124,15 +153,7 @@ class ResilientSeenMessages:
 
     async def known(self, provider: str, message_id: str) -> bool:
         """True when Redis remembers the id; False when it does not, or cannot say."""
-        if not self._health.should_try():
-            return False
-        try:
-            known = await self._primary.known(provider, message_id)
-        except COORDINATION_ERRORS as exc:
-            self._health.failed(exc)
-            return False
-        self._health.succeeded()
-        return known
+        return await _ask_redis_first(self._health, lambda: self._primary.known(provider, message_id), _not_seen)
 
     async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
         """Note the ids in Redis; skipped while Redis fails."""
@@ -156,12 +177,37 @@ class ResilientRateLimit:
 
     async def allow(self, contact_key: str) -> bool:
         """Count one message; False when the contact is over its limit."""
-        if self._health.should_try():
-            try:
-                allowed = await self._primary.allow(contact_key)
-            except COORDINATION_ERRORS as exc:
-                self._health.failed(exc)
-            else:
-                self._health.succeeded()
-                return allowed
-        return await self._fallback.allow(contact_key)
+        return await _ask_redis_first(
+            self._health, lambda: self._primary.allow(contact_key), lambda: self._fallback.allow(contact_key)
+        )
+
+
+class ResilientRecentArrivals:
+    """Arrivals noted in Redis, or in this process while Redis fails.
+
+    Every note is kept in the process too, so that a turn run while Redis is failing still
+    sees the arrivals this instance received.
+    """
+
+    def __init__(self, primary: RecentArrivals, fallback: RecentArrivals, health: RedisHealth) -> None:
+        self._primary = primary
+        self._fallback = fallback
+        self._health = health
+
+    async def note(self, contact_key: str, at: float) -> None:
+        """Note the arrival here and, when it answers, in Redis."""
+        await self._fallback.note(contact_key, at)
+        if not self._health.should_try():
+            return
+        try:
+            await self._primary.note(contact_key, at)
+        except COORDINATION_ERRORS as exc:
+            self._health.failed(exc)
+            return
+        self._health.succeeded()
+
+    async def latest(self, contact_keys: Sequence[str]) -> dict[str, float]:
+        """The latest arrivals, from Redis when it answers, else from this process."""
+        return await _ask_redis_first(
+            self._health, lambda: self._primary.latest(contact_keys), lambda: self._fallback.latest(contact_keys)
+        )

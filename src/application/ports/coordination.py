@@ -1,4 +1,4 @@
-"""Coordination between concurrent handlers: locks, de-duplication, rate limits, the clock.
+"""Coordination between concurrent handlers: locks, de-duplication, rate limits, arrivals, the clock.
 
 In one process these live in memory; with REDIS_URL they live in Redis so that several
 instances share them.
@@ -48,6 +48,24 @@ class InboundRateLimit(Protocol):
 
     async def allow(self, contact_key: str) -> bool:
         """Count one message; False when the contact is over its limit."""
+        ...
+
+
+class RecentArrivals(Protocol):
+    """When each contact's latest message arrived, known before the message is even stored.
+
+    The cool-down rests on it: a turn runs only once its contact has been quiet for
+    COOLDOWN_MS. A webhook notes the arrival *before* it records the message, so a turn on
+    any instance that finds no recent note knows that no message of the burst is still on its
+    way into the database.
+    """
+
+    async def note(self, contact_key: str, at: float) -> None:
+        """A message of the contact's arrived at ``at``."""
+        ...
+
+    async def latest(self, contact_keys: Sequence[str]) -> dict[str, float]:
+        """The latest arrival noted for each contact that has a recent one."""
         ...
 
 

@@ -13,13 +13,21 @@ from adapters.packs.shipped import shipped_pack, shipped_pack_names
 from adapters.memory.coordination import (
     InMemoryContactLock,
     InMemoryInboundRateLimit,
+    InMemoryRecentArrivals,
     InMemorySeenMessages,
 )
 from adapters.metrics.prometheus import PrometheusTelemetry
 from adapters.redis.client import RedisProbe, open_redis
 from adapters.redis.locks import RedisContactLock
 from adapters.redis.rate_limit import redis_inbound_rate_limit
-from adapters.redis.resilient import RedisHealth, ResilientContactLock, ResilientRateLimit, ResilientSeenMessages
+from adapters.redis.arrivals import RedisRecentArrivals
+from adapters.redis.resilient import (
+    RedisHealth,
+    ResilientContactLock,
+    ResilientRateLimit,
+    ResilientRecentArrivals,
+    ResilientSeenMessages,
+)
 from adapters.redis.seen import RedisSeenMessages
 from application.deliver_events import DeliverEvents
 from application.dispatch_outbox import DispatchOutbox
@@ -30,7 +38,7 @@ from application.orders_admin import MoveOrder
 from application.pacing import SendPacer
 from application.alerts import AdminChannel
 from application.bots import BotSource
-from application.process_turns import ProcessTurns
+from application.process_turns import BURST_LIMIT_COOLDOWNS, ProcessTurns
 from application.turns import TurnRules
 from application.worker import NoTurnQueue, Signal, TurnScheduler, Worker
 from domain.flows import Catalogue, Pack
@@ -109,6 +117,21 @@ class Core(containers.DeclarativeContainer):
             redis_health,
         ),
     )
+    # A note outlives the longest a burst may hold its answer back, with a margin.
+    arrivals_horizon = providers.Callable(
+        lambda s: max(60.0, 2 * BURST_LIMIT_COOLDOWNS * s.limits.cooldown_seconds), settings
+    )
+    memory_arrivals = providers.Singleton(InMemoryRecentArrivals, horizon_seconds=arrivals_horizon)
+    arrivals = providers.Selector(
+        coordination,
+        memory=memory_arrivals,
+        redis=providers.Singleton(
+            ResilientRecentArrivals,
+            providers.Singleton(RedisRecentArrivals, redis, ttl_seconds=arrivals_horizon),
+            memory_arrivals,
+            redis_health,
+        ),
+    )
     scheduler = providers.Singleton(TurnScheduler, clock)
     # A serve that leaves turns to `chatgate worker` schedules none itself: the worker's
     # frequent sweep of the database finds them.
@@ -145,6 +168,7 @@ class Core(containers.DeclarativeContainer):
         directory=storage.directory,
         seen=seen,
         rate_limit=rate_limit,
+        arrivals=arrivals,
         turns=turn_queue,
         clock=clock,
         telemetry=telemetry,
@@ -159,6 +183,8 @@ class Core(containers.DeclarativeContainer):
         admin=admin_channel,
         clock=clock,
         telemetry=telemetry,
+        arrivals=arrivals,
+        cooldown_seconds=settings.provided.limits.cooldown_seconds,
         on_committed=outbox_ready.provided.set,
     )
     release = providers.Singleton(

@@ -91,12 +91,16 @@ class Gateway:
         return await handle(WebhookBatch(messages=messages, statuses=statuses))
 
     async def run_turns(self) -> list[str]:
-        """Run the turns the scheduler holds as due now; the contacts that were busy."""
+        """Run the turns the scheduler holds as due now, as the worker does; the contacts put
+        back for later (busy, or still inside their cool-down)."""
         scheduler = await self.get("scheduler")
         keys, _ = scheduler.take_due()
         if not keys:
             return []
-        return await (await self.get("process_turns"))(keys)
+        later = await (await self.get("process_turns"))(keys)
+        for key, at in later.items():
+            scheduler.due(key, at)
+        return sorted(later)
 
     async def dispatch(self) -> int:
         """Send due outbox jobs until none is left to send now; how many were attempted."""

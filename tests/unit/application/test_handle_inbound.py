@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import pytest
+from dependency_injector import providers
 
 from application.handle_inbound import InboundOutcome
 from application.ports.storage import InboundStatus
@@ -145,7 +146,7 @@ async def test_the_rate_limit_counts_each_contact_apart(
     assert outcomes == [ACCEPTED, RATE_LIMITED, ACCEPTED]
 
 
-async def test_a_burst_is_due_once_at_its_first_message_plus_the_cooldown(
+async def test_a_burst_asks_for_one_turn_at_its_first_message_plus_the_cooldown(
     gateway: Gateway, new_contact: Callable[..., ContactId]
 ) -> None:
     ana = new_contact()
@@ -160,6 +161,49 @@ async def test_a_burst_is_due_once_at_its_first_message_plus_the_cooldown(
     gateway.clock.set(first + gateway.cooldown)
     assert scheduler.take_due()[0] == [ana.key]
     assert scheduler.take_due()[0] == []  # one turn for the whole burst
+
+
+class _NotingArrivals:
+    """Records each note with what the message log held at that moment."""
+
+    def __init__(self, gateway: Gateway) -> None:
+        self._gateway = gateway
+        self.notes: list[tuple[str, float, int]] = []
+
+    async def note(self, contact_key: str, at: float) -> None:
+        self.notes.append((contact_key, at, len(self._gateway.db.inbound_for(contact_key))))
+
+    async def latest(self, contact_keys: Sequence[str]) -> dict[str, float]:
+        return {}
+
+
+async def test_an_accepted_arrival_is_noted_before_its_message_is_recorded(
+    make_gateway: Callable[..., Gateway], new_contact: Callable[..., ContactId]
+) -> None:
+    gateway = make_gateway({"CHATGATE_RATE_LIMIT_PER_MINUTE": "2"})
+    arrivals = _NotingArrivals(gateway)
+    gateway.container.core.arrivals.override(providers.Object(arrivals))
+    ana, budi = new_contact(), new_contact()
+    arrival = gateway.clock.now()
+
+    first = gateway.message("a", contact=ana)
+    await gateway.receive(first, gateway.message("b", contact=ana), gateway.message("c", contact=budi))
+    await gateway.receive(first)  # a re-delivery is no arrival
+    await gateway.receive(gateway.message("d", contact=ana))  # nor is a rate-limited message
+
+    # One note per contact per webhook, each taken while the log did not hold the message yet.
+    assert arrivals.notes == sorted([(ana.key, arrival, 0), (budi.key, arrival, 0)])
+
+
+async def test_without_a_cooldown_no_arrival_is_noted(
+    make_gateway: Callable[..., Gateway], new_contact: Callable[..., ContactId]
+) -> None:
+    gateway = make_gateway({"CHATGATE_COOLDOWN_MS": "0"})
+    arrivals = _NotingArrivals(gateway)
+    gateway.container.core.arrivals.override(providers.Object(arrivals))
+    ana = new_contact()
+    assert len(await gateway.say(ana, "halo")) == 1
+    assert arrivals.notes == []
 
 
 async def test_delivery_statuses_in_a_webhook_reach_the_outbox(

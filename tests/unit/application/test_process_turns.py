@@ -8,6 +8,7 @@ import pytest
 from dependency_injector import providers
 
 from application.operators import ConversationNotFound
+from application.process_turns import BURST_LIMIT_COOLDOWNS
 from application.ports.storage import InboundStatus, OutboxKind, PendingTurn, TurnOutcome
 from domain.contacts import ContactId
 from domain.events import HandoffRequested, LeadCaptured
@@ -45,15 +46,16 @@ async def test_a_burst_inside_the_cooldown_is_answered_once_over_all_its_text(
     ana = new_contact()
     await gateway.say(ana, "halo")
     assert "Sumber" in (await gateway.say(ana, "1"))[0]  # the form request
-    first = gateway.clock.now()
-    for line in FORM:  # the form, typed line by line inside the cool-down
+    for line in FORM:  # the form, typed line by line, each inside the cool-down of the last
         assert await gateway.receive(gateway.message(line, contact=ana)) == ["accepted"]
+        last = gateway.clock.now()
         gateway.clock.advance(0.4)
 
-    gateway.clock.set(first + gateway.cooldown - 0.001)
-    assert await gateway.run_turns() == [] and gateway.db.jobs(lane=ana.key)[2:] == []
-    gateway.clock.set(first + gateway.cooldown)
-    await gateway.run_turns()
+    # The first line's cool-down has passed, but Ana is still typing: no turn yet.
+    gateway.clock.set(last + gateway.cooldown - 0.001)
+    assert await gateway.run_turns() == [ana.key] and gateway.db.jobs(lane=ana.key)[2:] == []
+    gateway.clock.set(last + gateway.cooldown)
+    assert await gateway.run_turns() == []
     await gateway.dispatch()
 
     [answer] = gateway.replies_to(ana)[2:]
@@ -66,6 +68,47 @@ async def test_a_burst_inside_the_cooldown_is_answered_once_over_all_its_text(
     assert all(row.status is InboundStatus.PROCESSED for row in gateway.db.inbound_for(ana.key))
     [lead] = await (await resolve(gateway.container.storage.leads)).list(state="FORM_COMPLETED", since=None, after_id=None, limit=5)
     assert (lead.contact_key, lead.budget_amount) == (ana.key, 50_000_000)
+
+
+async def test_a_message_noted_elsewhere_but_not_stored_yet_holds_the_turn_until_it_is_in(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    # Another instance received Ana's second line and noted it; its record is still on the way.
+    ana = new_contact()
+    await gateway.say(ana, "halo")
+    await gateway.receive(gateway.message("1", contact=ana))
+    first = gateway.clock.now()
+    arrivals = await gateway.get("arrivals")
+    await arrivals.note(ana.key, first + 1.0)
+
+    gateway.clock.set(first + gateway.cooldown)
+    assert await gateway.run_turns() == [ana.key]  # put back until the other line is quiet too
+    assert len(gateway.replies_to(ana)) == 1 and gateway.db.jobs(lane=ana.key)[1:] == []
+    gateway.clock.set(first + 1.0)
+    await gateway.receive(gateway.message("Sumber: Instagram", contact=ana))  # the record lands
+    gateway.clock.set(first + 1.0 + gateway.cooldown)
+    assert await gateway.run_turns() == []
+    await gateway.dispatch()
+
+    [answer] = gateway.replies_to(ana)[1:]  # one answer over both lines
+    assert "Sumber" in answer.reply.text  # type: ignore[union-attr]
+    assert all(row.status is InboundStatus.PROCESSED for row in gateway.db.inbound_for(ana.key))
+
+
+async def test_someone_who_never_pauses_is_still_answered_after_a_few_cooldowns(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    ana = new_contact()
+    first = gateway.clock.now()
+    limit = first + BURST_LIMIT_COOLDOWNS * gateway.cooldown
+    while gateway.clock.now() < limit:
+        await gateway.receive(gateway.message("halo", contact=ana))
+        assert await gateway.run_turns() in ([], [ana.key]) and gateway.replies_to(ana) == []
+        gateway.clock.advance(gateway.cooldown / 2)
+
+    await gateway.run_turns()
+    await gateway.dispatch()
+    assert len(gateway.replies_to(ana)) == 1
 
 
 async def test_a_too_long_message_gets_a_polite_reply_that_does_not_echo_it(
@@ -202,7 +245,7 @@ async def test_a_contact_locked_elsewhere_is_left_waiting_and_answered_later(
     assert ana.key not in gateway.db.conversations and gateway.db.jobs(lane=ana.key) == []
     assert gateway.db.conversations[budi.key][1] == 1
     lock.held_elsewhere.clear()
-    assert await (await gateway.get("process_turns"))([ana.key]) == []
+    assert await (await gateway.get("process_turns"))([ana.key]) == {}
     await gateway.dispatch()
     assert len(gateway.replies_to(ana)) == 1
 
@@ -239,7 +282,7 @@ async def test_a_conversation_saved_elsewhere_meanwhile_is_retried_not_overwritt
     assert gateway.db.inbound_for(ana.key)[-1].status is InboundStatus.PENDING
     assert len(gateway.db.jobs(lane=ana.key)) == 1  # only the first turn's welcome
     racing.armed = False
-    assert await (await gateway.get("process_turns"))([ana.key]) == []
+    assert await (await gateway.get("process_turns"))([ana.key]) == {}
     await gateway.dispatch()
     assert "Sumber" in gateway.replies_to(ana)[-1].reply.text  # type: ignore[union-attr]
 
