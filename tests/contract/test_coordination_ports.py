@@ -284,6 +284,39 @@ async def test_a_batch_is_remembered_whole_and_an_empty_one_changes_nothing(seen
     assert [await seen.known(p, m) for p, m in batch] == [True] * 6
 
 
+async def test_concurrent_checks_share_one_round_trip_and_each_gets_its_own_answer(redis_url: str) -> None:
+    client = redis_client(redis_url)
+    prefix = f"chatgate:test:{uuid.uuid4().hex}:seen:"
+    round_trips: list[int] = []
+    mget = client.mget
+
+    async def counted_mget(keys: list[str]) -> Any:
+        round_trips.append(len(keys))
+        return await mget(keys)
+
+    client.mget = counted_mget  # type: ignore[method-assign]
+    try:
+        seen = RedisSeenMessages(client, ttl_seconds=600, prefix=prefix)
+        ids = [f"wamid.{uuid.uuid4().hex}" for _ in range(40)]
+        await asyncio.gather(*(seen.remember([("meta", m)]) for m in ids[::2]))  # half recorded, at once
+        answers = await asyncio.gather(*(seen.known("meta", m) for m in ids))
+        assert answers == [True, False] * 20
+        assert round_trips == [40]  # forty webhooks' checks, one MGET
+    finally:
+        await close_redis(client)
+
+
+async def test_a_failed_shared_round_trip_fails_each_of_its_callers(unused_port: Callable[[], int]) -> None:
+    client = redis_client(f"redis://127.0.0.1:{unused_port()}/0")  # nobody answers there
+    try:
+        seen = RedisSeenMessages(client, prefix="chatgate:test:none:")
+        outcomes = await asyncio.gather(*(seen.known("meta", f"wamid.{i}") for i in range(3)),
+                                        return_exceptions=True)
+        assert [type(o) for o in outcomes] == [RedisConnectionError] * 3
+    finally:
+        await close_redis(client)
+
+
 async def test_an_id_in_memory_is_forgotten_after_the_ttl() -> None:
     clock = FakeClock()
     seen = InMemorySeenMessages(ttl_seconds=86400, monotonic=clock.monotonic)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy import Connection
+from sqlalchemy.sql import Insert
 
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
@@ -80,15 +82,8 @@ class SqlConversationStore:
         return saved
 
     def _waiting(self, conn: Connection, keys: Sequence[str]) -> dict[str, list[StoredInbound]]:
-        query = (
-            select(inbound_messages.c.id, inbound_messages.c.contact_key,
-                   inbound_messages.c.payload, inbound_messages.c.arrived_at)
-            .where(inbound_messages.c.contact_key.in_(keys))
-            .where(inbound_messages.c.status == InboundStatus.PENDING.value)
-            .order_by(inbound_messages.c.id)
-        )
         waiting: dict[str, list[StoredInbound]] = defaultdict(list)
-        for row in conn.execute(query):
+        for row in conn.execute(_WAITING, {"keys": list(keys)}):
             waiting[row.contact_key].append(
                 StoredInbound(id=row.id, message=decode_inbound(row.payload), arrived_at=row.arrived_at)
             )
@@ -97,12 +92,9 @@ class SqlConversationStore:
     def _conversations(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[Conversation, int]]:
         if not keys:
             return {}
-        query = select(conversations.c.contact_key, conversations.c.state, conversations.c.version).where(
-            conversations.c.contact_key.in_(keys)
-        )
         return {
             row.contact_key: (decode_conversation(row.state), row.version)
-            for row in conn.execute(query)
+            for row in conn.execute(_CONVERSATIONS, {"keys": list(keys)})
         }
 
     def _save_conversations(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
@@ -113,23 +105,13 @@ class SqlConversationStore:
     def _insert_new(self, conn: Connection, outcomes: list[TurnOutcome]) -> set[str]:
         if not outcomes:
             return set()
-        statement = (
-            upsert(self._db.dialect, conversations)
-            .on_conflict_do_nothing(index_elements=["contact_key"])
-            .returning(conversations.c.contact_key)
-        )
         rows = [_conversation_row(o, version=1) for o in outcomes]
-        return set((conn.execute(statement, rows)).scalars())
+        return set((conn.execute(_insert_conversations(self._db.dialect), rows)).scalars())
 
     def _update_existing(self, conn: Connection, outcomes: list[TurnOutcome]) -> set[str]:
         if not outcomes:
             return set()
-        statement = (
-            update(conversations)
-            .where(and_(conversations.c.contact_key == bindparam("k"), conversations.c.version == bindparam("old")))
-            .values(bot=bindparam("b"), state=bindparam("s"), version=bindparam("new"), updated_at=bindparam("at"),
-                    keep=bindparam("keep"))
-        )
+        statement = _UPDATE_ONE
         rows = [_update_row(o) for o in outcomes]
         if conn.dialect.name == "postgresql":
             return _update_from_values(conn, rows)
@@ -158,15 +140,12 @@ class SqlConversationStore:
     def _consume(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         ids = [i for o in outcomes for i in o.consumed]
         if ids:
-            conn.execute(
-                update(inbound_messages).where(inbound_messages.c.id.in_(ids))
-                .values(status=InboundStatus.PROCESSED.value)
-            )
+            conn.execute(_CONSUME, {"ids": ids})
 
     def _enqueue(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [outbox_row(item, o.at) for o in outcomes for item in o.outbound]
         if rows:
-            conn.execute(outbox.insert(), rows)
+            conn.execute(_ENQUEUE, rows)
 
     def _record_orders(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [
@@ -190,18 +169,56 @@ class SqlConversationStore:
             for o in outcomes for e in o.events
         ]
         if rows:
-            conn.execute(events.insert(), rows)
+            conn.execute(_RECORD_EVENTS, rows)
 
     def _upsert_leads(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [_lead_row(o) for o in outcomes if o.conversation.lead is not None]
-        if not rows:
-            return
-        statement = upsert(self._db.dialect, leads)
-        statement = statement.on_conflict_do_update(
-            index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
-            set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
-        )
-        conn.execute(statement, rows)
+        if rows:
+            conn.execute(_upsert_leads(self._db.dialect), rows)
+
+
+# A turn's statements are built once (per dialect where it matters): building one anew for
+# every batch cost more than running it (SQLAlchemy derives each new statement's cache key).
+_WAITING = (
+    select(inbound_messages.c.id, inbound_messages.c.contact_key,
+           inbound_messages.c.payload, inbound_messages.c.arrived_at)
+    .where(inbound_messages.c.contact_key.in_(bindparam("keys", expanding=True)))
+    .where(inbound_messages.c.status == InboundStatus.PENDING.value)
+    .order_by(inbound_messages.c.id)
+)
+_CONVERSATIONS = select(conversations.c.contact_key, conversations.c.state, conversations.c.version).where(
+    conversations.c.contact_key.in_(bindparam("keys", expanding=True))
+)
+_UPDATE_ONE = (
+    update(conversations)
+    .where(and_(conversations.c.contact_key == bindparam("k"), conversations.c.version == bindparam("old")))
+    .values(bot=bindparam("b"), state=bindparam("s"), version=bindparam("new"), updated_at=bindparam("at"),
+            keep=bindparam("keep"))
+)
+_CONSUME = (
+    update(inbound_messages).where(inbound_messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=InboundStatus.PROCESSED.value)
+)
+_ENQUEUE = outbox.insert()
+_RECORD_EVENTS = events.insert()
+
+
+@functools.cache
+def _insert_conversations(dialect: str) -> Insert:
+    return (
+        upsert(dialect, conversations)
+        .on_conflict_do_nothing(index_elements=["contact_key"])
+        .returning(conversations.c.contact_key)
+    )
+
+
+@functools.cache
+def _upsert_leads(dialect: str) -> Insert:
+    statement = upsert(dialect, leads)
+    return statement.on_conflict_do_update(
+        index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
+        set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
+    )
 
 
 def _conversation_row(outcome: TurnOutcome, *, version: int) -> dict[str, object]:

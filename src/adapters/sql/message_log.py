@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy import Connection
+from sqlalchemy.sql import Insert
 
 from adapters.sql.codec import encode
 from adapters.sql.database import Database
@@ -61,30 +63,38 @@ class SqlMessageLog:
 
     def _upsert_contacts(self, conn: Connection, items: list[NewInbound]) -> None:
         latest = {item.message.contact.key: item for item in items}
-        rows = [_contact_row(item) for item in latest.values()]
-        statement = upsert(self._db.dialect, contacts)
-        statement = statement.on_conflict_do_update(
-            index_elements=[contacts.c.key],
-            set_={
-                # A message without a name or number never erases the ones we know.
-                "name": func.coalesce(statement.excluded.name, contacts.c.name),
-                "phone": func.coalesce(statement.excluded.phone, contacts.c.phone),
-                "provider": statement.excluded.provider,
-                "address": statement.excluded.address,
-                "last_inbound_at": statement.excluded.last_inbound_at,
-            },
-        )
-        conn.execute(statement, rows)
+        conn.execute(_upsert_contacts(self._db.dialect), [_contact_row(item) for item in latest.values()])
 
     def _insert_messages(self, conn: Connection, items: list[NewInbound]) -> set[tuple[str, str]]:
-        rows = [_message_row(item) for item in items]
-        statement = (
-            upsert(self._db.dialect, inbound_messages)
-            .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
-            .returning(inbound_messages.c.provider, inbound_messages.c.provider_message_id)
-        )
-        result = conn.execute(statement, rows)
+        result = conn.execute(_insert_messages(self._db.dialect), [_message_row(item) for item in items])
         return {(row.provider, row.provider_message_id) for row in result}
+
+
+# The webhook path's statements are built once per dialect: building one anew for every
+# write cost more than running it (SQLAlchemy derives each new statement's cache key).
+@functools.cache
+def _upsert_contacts(dialect: str) -> Insert:
+    statement = upsert(dialect, contacts)
+    return statement.on_conflict_do_update(
+        index_elements=[contacts.c.key],
+        set_={
+            # A message without a name or number never erases the ones we know.
+            "name": func.coalesce(statement.excluded.name, contacts.c.name),
+            "phone": func.coalesce(statement.excluded.phone, contacts.c.phone),
+            "provider": statement.excluded.provider,
+            "address": statement.excluded.address,
+            "last_inbound_at": statement.excluded.last_inbound_at,
+        },
+    )
+
+
+@functools.cache
+def _insert_messages(dialect: str) -> Insert:
+    return (
+        upsert(dialect, inbound_messages)
+        .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
+        .returning(inbound_messages.c.provider, inbound_messages.c.provider_message_id)
+    )
 
 
 def _first_of_each(items: list[NewInbound], inserted: set[tuple[str, str]]) -> list[bool]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy.sql import Update
 
 from adapters.sql.codec import decode_reply, encode
 from adapters.sql.database import Database
@@ -79,38 +81,52 @@ class SqlOutbox:
 
 
 def _claim(conn: Connection, now: float, limit: int) -> list[OutboxItem]:
+    rows = conn.execute(_claim_statement(conn.dialect.name), {"now": now, "limit": limit}).all()
+    heard = _last_inbound(conn, {row.lane for row in rows})
+    return sorted((_item(row, heard.get(row.lane)) for row in rows), key=lambda item: item.id)
+
+
+# The dispatcher's statements are built once (per dialect where it matters): building one anew
+# for every claim cost more than running it (SQLAlchemy derives each new statement's cache key).
+@functools.cache
+def _claim_statement(dialect: str) -> Update:
+    now = bindparam("now")
     heads = select(func.min(outbox.c.id)).where(outbox.c.status.in_(_OPEN)).group_by(outbox.c.lane)
     due = (
         select(outbox.c.id)
         .where(outbox.c.id.in_(heads.scalar_subquery()))
         .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
         .order_by(outbox.c.id)
-        .limit(limit)
+        .limit(bindparam("limit"))
     )
-    if conn.dialect.name == "postgresql":
+    if dialect == "postgresql":
         # Workers claiming at once pass over each other's rows instead of queueing on them. A
         # materialised CTE, not IN (…): PostgreSQL may run an IN subquery's LIMIT more than once.
         locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
         chosen = outbox.c.id == locked.c.id
     else:
         chosen = outbox.c.id.in_(due.scalar_subquery())
-    claim = (
+    return (
         update(outbox)
         .where(chosen, outbox.c.status == "pending")
         .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now, updated_at=now)
         .returning(*outbox.c)
     )
-    rows = conn.execute(claim).all()
-    heard = _last_inbound(conn, {row.lane for row in rows})
-    return sorted((_item(row, heard.get(row.lane)) for row in rows), key=lambda item: item.id)
+
+
+_LAST_INBOUND = select(contacts.c.key, contacts.c.last_inbound_at).where(
+    contacts.c.key.in_(bindparam("lanes", expanding=True))
+)
+_BY_ID = outbox.c.id == bindparam("item_id")
+_MARK_SENT = update(outbox).where(_BY_ID).values(
+    status="sent", provider_message_id=bindparam("pmid"), delivery="sent", error=None, updated_at=bindparam("now"))
 
 
 def _last_inbound(conn: Connection, lanes: set[str]) -> dict[str, float]:
     # When each contact last wrote: WhatsApp's 24-hour window is counted from it.
     if not lanes:
         return {}
-    query = select(contacts.c.key, contacts.c.last_inbound_at).where(contacts.c.key.in_(lanes))
-    return {row.key: row.last_inbound_at for row in conn.execute(query)}
+    return {row.key: row.last_inbound_at for row in conn.execute(_LAST_INBOUND, {"lanes": sorted(lanes)})}
 
 
 def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float) -> None:
@@ -118,13 +134,9 @@ def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float) -> 
     retry = [r for r in results if r.outcome is DeliveryOutcome.RETRY]
     dead = [r for r in results if r.outcome is DeliveryOutcome.DEAD]
     deferred = [r for r in results if r.outcome is DeliveryOutcome.DEFER]
-    by_id = outbox.c.id == bindparam("item_id")
+    by_id = _BY_ID
     if sent:
-        conn.execute(
-            update(outbox).where(by_id).values(
-                status="sent", provider_message_id=bindparam("pmid"), delivery="sent", error=None, updated_at=now),
-            [{"item_id": r.item_id, "pmid": r.provider_message_id} for r in sent],
-        )
+        conn.execute(_MARK_SENT, [{"item_id": r.item_id, "pmid": r.provider_message_id, "now": now} for r in sent])
         _apply_waiting(conn, [r.provider_message_id for r in sent if r.provider_message_id], now)
     if retry:
         conn.execute(
