@@ -35,7 +35,8 @@ class SqlOutbox:
 
     async def claim(self, now: float, limit: int) -> list[OutboxItem]:
         """Claim due jobs, at most one per lane, recording the attempt before any send."""
-        return await self._db.write(lambda conn: _claim(conn, now, limit))
+        # The claim is one UPDATE, whole by itself; the lookup after it only reads.
+        return await self._db.each_atomic(lambda conn: _claim(conn, now, limit))
 
     async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
         """Record what became of claimed jobs."""
