@@ -362,6 +362,17 @@ async def test_an_earlier_arrival_noted_late_never_hides_a_later_one(arrival_not
     assert await first.latest([ana]) == {ana: 1_700_000_002.0}
 
 
+async def test_notes_of_many_webhooks_at_once_all_land_and_the_latest_wins(arrival_notes: Backend) -> None:
+    arrivals, contacts = arrival_notes.arrivals(), [contact() for _ in range(30)]
+    ana = contacts[0]
+    await asyncio.gather(
+        *(arrivals.note(key, 1_700_000_000.0 + i) for i, key in enumerate(contacts)),
+        arrivals.note(ana, 1_700_000_100.0), arrivals.note(ana, 1_700_000_050.0),  # one batch, out of order
+    )
+    expected = {key: 1_700_000_000.0 + i for i, key in enumerate(contacts)} | {ana: 1_700_000_100.0}
+    assert await arrivals.latest(contacts) == expected
+
+
 async def test_two_instances_on_one_redis_see_each_others_arrivals(redis_url: str) -> None:
     client = redis_client(redis_url)
     prefix = f"chatgate:test:{uuid.uuid4().hex}:arrived:"
