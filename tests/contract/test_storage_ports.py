@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import msgspec
 import pytest
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -882,3 +883,37 @@ async def test_a_deferred_job_waits_its_time_and_its_attempt_is_not_counted(stor
     assert await stores.outbox.claim(NOW + 4, 10) == []
     [again] = await stores.outbox.claim(NOW + 5, 10)
     assert (again.id, again.attempts) == (job.id, 1)
+
+
+# --- Transactions PostgreSQL rolls back on its own -----------------------------------------
+
+
+@pytest.mark.postgres
+async def test_a_deadlock_victim_is_run_again_and_other_errors_are_not(postgres_url: str, postgres_schema: str) -> None:
+    # The errors are PostgreSQL's own, raised by the server with their SQLSTATE.
+    db = AsyncDriverDatabase(_private_engine(postgres_url, postgres_schema, poolclass=NullPool))
+    table = f"retry_{uuid.uuid4().hex[:8]}"
+    attempts: list[int] = []
+
+    def deadlocked_once(conn: Any) -> int:
+        attempts.append(1)
+        conn.execute(text(f'INSERT INTO "{table}" VALUES (1)'))
+        if len(attempts) == 1:
+            conn.execute(text("DO $$ BEGIN RAISE EXCEPTION 'chosen as the victim' USING ERRCODE = '40P01'; END $$"))
+        return len(attempts)
+
+    def duplicate(conn: Any) -> None:
+        attempts.append(1)
+        conn.execute(text("DO $$ BEGIN RAISE EXCEPTION 'not a deadlock' USING ERRCODE = '23505'; END $$"))
+
+    try:
+        await db.write(lambda conn: conn.execute(text(f'CREATE TABLE "{table}" (n integer)')))
+        assert await db.write(deadlocked_once) == 2
+        assert await db.read(lambda conn: conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()) == 1
+        attempts.clear()
+        with pytest.raises(DBAPIError):
+            await db.write(duplicate)
+        assert attempts == [1]
+    finally:
+        await db.write(lambda conn: conn.execute(text(f'DROP TABLE IF EXISTS "{table}"')))
+        await db.dispose()

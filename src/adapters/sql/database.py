@@ -16,14 +16,20 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import random
 from collections.abc import Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 T = TypeVar("T")
+# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
+# whole and may simply run again (a unit of work is a plain function of its connection).
+_RETRYABLE = frozenset({"40P01", "40001"})
+_RETRIED_TRANSACTIONS = 3
 Work = Callable[[Connection], T]
 
 
@@ -94,9 +100,17 @@ class AsyncDriverDatabase:
         self._autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
 
     async def write(self, work: Work[T]) -> T:
-        """Run ``work`` in a transaction, committed when it returns."""
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(work)
+        """Run ``work`` in a transaction, committed when it returns; a transaction PostgreSQL
+        chose as a deadlock's victim (or failed to serialise) is run again, a few times."""
+        for attempt in range(1, _RETRIED_TRANSACTIONS + 1):
+            try:
+                async with self.engine.begin() as conn:
+                    return await conn.run_sync(work)
+            except DBAPIError as exc:
+                if attempt == _RETRIED_TRANSACTIONS or getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                    raise
+                await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
+        raise AssertionError("unreachable")
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` on a connection for reading, each statement on its own."""

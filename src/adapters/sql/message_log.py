@@ -59,13 +59,18 @@ class SqlMessageLog:
         statement = statement.on_conflict_do_update(
             index_elements=[contact_aliases.c.alias_key], set_={"contact_key": statement.excluded.contact_key}
         )
-        conn.execute(statement, list(rows.values()))
+        conn.execute(statement, [rows[key] for key in sorted(rows)])
 
     def _upsert_contacts(self, conn: Connection, items: list[NewInbound]) -> None:
+        # Rows in key order, as every instance writes them: two group commits that lock the same
+        # contacts in opposite orders deadlock (seen in the scale-out test: a webhook's 500).
         latest = {item.message.contact.key: item for item in items}
-        conn.execute(_upsert_contacts(self._db.dialect), [_contact_row(item) for item in latest.values()])
+        rows = [_contact_row(latest[key]) for key in sorted(latest)]
+        conn.execute(_upsert_contacts(self._db.dialect), rows)
 
     def _insert_messages(self, conn: Connection, items: list[NewInbound]) -> set[tuple[str, str]]:
+        # In arrival order (their ids are the order a turn reads them in); two batches waiting
+        # on each other's re-delivered ids are rare, and a deadlock's victim is run again.
         result = conn.execute(_insert_messages(self._db.dialect), [_message_row(item) for item in items])
         return {(row.provider, row.provider_message_id) for row in result}
 
