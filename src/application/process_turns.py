@@ -110,7 +110,7 @@ class ProcessTurns:
         ready: list[PendingTurn] = []
         later: dict[str, float] = {}
         for turn in pending:
-            arrivals = [item.arrived_at for item in turn.inbound] or [now - self._cooldown]
+            arrivals = [item.arrived_at for item in turn.inbound]  # never empty: the turn has messages
             quiet_at = max(max(arrivals), noted.get(turn.contact_key, 0.0)) + self._cooldown
             due = min(quiet_at, min(arrivals) + BURST_LIMIT_COOLDOWNS * self._cooldown)
             if due > now:

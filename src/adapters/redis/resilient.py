@@ -109,6 +109,18 @@ async def _ask_redis_first(
     return await from_fallback()
 
 
+async def _tell_redis(health: RedisHealth, to_redis: Callable[[], Awaitable[None]]) -> None:
+    """Tell Redis while it answers (or is due a probe); skipped while it fails."""
+    if not health.should_try():
+        return
+    try:
+        await to_redis()
+    except COORDINATION_ERRORS as exc:
+        health.failed(exc)
+        return
+    health.succeeded()
+
+
 async def _not_seen() -> bool:
     return False
 
@@ -157,14 +169,8 @@ class ResilientSeenMessages:
 
     async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
         """Note the ids in Redis; skipped while Redis fails."""
-        if not ids or not self._health.should_try():
-            return
-        try:
-            await self._primary.remember(ids)
-        except COORDINATION_ERRORS as exc:
-            self._health.failed(exc)
-            return
-        self._health.succeeded()
+        if ids:
+            await _tell_redis(self._health, lambda: self._primary.remember(ids))
 
 
 class ResilientRateLimit:
@@ -197,14 +203,7 @@ class ResilientRecentArrivals:
     async def note(self, contact_key: str, at: float) -> None:
         """Note the arrival here and, when it answers, in Redis."""
         await self._fallback.note(contact_key, at)
-        if not self._health.should_try():
-            return
-        try:
-            await self._primary.note(contact_key, at)
-        except COORDINATION_ERRORS as exc:
-            self._health.failed(exc)
-            return
-        self._health.succeeded()
+        await _tell_redis(self._health, lambda: self._primary.note(contact_key, at))
 
     async def latest(self, contact_keys: Sequence[str]) -> dict[str, float]:
         """The latest arrivals, from Redis when it answers, else from this process."""

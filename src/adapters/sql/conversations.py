@@ -111,12 +111,11 @@ class SqlConversationStore:
     def _update_existing(self, conn: Connection, outcomes: list[TurnOutcome]) -> set[str]:
         if not outcomes:
             return set()
-        statement = _UPDATE_ONE
         rows = [_update_row(o) for o in outcomes]
         if conn.dialect.name == "postgresql":
             return _update_from_values(conn, rows)
         if conn.dialect.supports_sane_multi_rowcount:
-            result = conn.execute(statement, rows)
+            result = conn.execute(_UPDATE_ONE, rows)
             if result.rowcount == len(rows):
                 return {o.contact_key for o in outcomes}
             # Some went stale (rare: the lock makes it so), and the others are updated already:
@@ -125,7 +124,7 @@ class SqlConversationStore:
         # One by one, to learn which conversation went stale (rare: the lock makes it so).
         done = set()
         for outcome, row in zip(outcomes, rows):
-            if (conn.execute(statement, row)).rowcount == 1:
+            if (conn.execute(_UPDATE_ONE, row)).rowcount == 1:
                 done.add(outcome.contact_key)
         return done
 

@@ -102,15 +102,16 @@ class AsyncDriverDatabase:
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a transaction, committed when it returns; a transaction PostgreSQL
         chose as a deadlock's victim (or failed to serialise) is run again, a few times."""
-        for attempt in range(1, _RETRIED_TRANSACTIONS + 1):
+        attempt = 1
+        while True:
             try:
                 async with self.engine.begin() as conn:
                     return await conn.run_sync(work)
             except DBAPIError as exc:
                 if attempt == _RETRIED_TRANSACTIONS or getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
                     raise
-                await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
-        raise AssertionError("unreachable")
+            await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
+            attempt += 1
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` on a connection for reading, each statement on its own."""
