@@ -917,3 +917,29 @@ async def test_a_deadlock_victim_is_run_again_and_other_errors_are_not(postgres_
     finally:
         await db.write(lambda conn: conn.execute(text(f'DROP TABLE IF EXISTS "{table}"')))
         await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_a_statement_chosen_as_a_deadlock_victim_in_autocommit_is_run_again(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    # The webhook's record is one statement in autocommit: a deadlock there must not reach
+    # the provider as a 500 either.
+    db = AsyncDriverDatabase(_private_engine(postgres_url, postgres_schema, poolclass=NullPool))
+    table = f"retry_{uuid.uuid4().hex[:8]}"
+    attempts: list[int] = []
+
+    def victim_once(conn: Any) -> int:
+        attempts.append(1)
+        if len(attempts) == 1:
+            conn.execute(text("DO $$ BEGIN RAISE EXCEPTION 'chosen as the victim' USING ERRCODE = '40P01'; END $$"))
+        conn.execute(text(f'INSERT INTO "{table}" VALUES (1)'))
+        return len(attempts)
+
+    try:
+        await db.write(lambda conn: conn.execute(text(f'CREATE TABLE "{table}" (n integer)')))
+        assert await db.each_atomic(victim_once) == 2
+        assert await db.read(lambda conn: conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()) == 1
+    finally:
+        await db.write(lambda conn: conn.execute(text(f'DROP TABLE IF EXISTS "{table}"')))
+        await db.dispose()

@@ -8,12 +8,12 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy import Connection
-from sqlalchemy.sql import Insert
+from sqlalchemy.sql import Insert, Select, Update
 
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
-from adapters.sql.engine import upsert
-from adapters.sql.outbox import outbox_row
+from adapters.sql.engine import BatchInsert, among, batch_insert, upsert
+from adapters.sql.outbox import OUTBOX_COLUMNS, outbox_row
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
 from application.ports.storage import InboundStatus, PendingTurn, StoredInbound, TurnOutcome
 from domain.conversations import Conversation
@@ -83,7 +83,7 @@ class SqlConversationStore:
 
     def _waiting(self, conn: Connection, keys: Sequence[str]) -> dict[str, list[StoredInbound]]:
         waiting: dict[str, list[StoredInbound]] = defaultdict(list)
-        for row in conn.execute(_WAITING, {"keys": list(keys)}):
+        for row in conn.execute(_waiting(self._db.dialect), {"keys": list(keys)}):
             waiting[row.contact_key].append(
                 StoredInbound(id=row.id, message=decode_inbound(row.payload), arrived_at=row.arrived_at)
             )
@@ -94,7 +94,7 @@ class SqlConversationStore:
             return {}
         return {
             row.contact_key: (decode_conversation(row.state), row.version)
-            for row in conn.execute(_CONVERSATIONS, {"keys": list(keys)})
+            for row in conn.execute(_conversations(self._db.dialect), {"keys": list(keys)})
         }
 
     def _save_conversations(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
@@ -106,7 +106,7 @@ class SqlConversationStore:
         if not outcomes:
             return set()
         rows = [_conversation_row(o, version=1) for o in outcomes]
-        return set((conn.execute(_insert_conversations(self._db.dialect), rows)).scalars())
+        return set(_insert_conversations(self._db.dialect).execute(conn, rows).scalars())
 
     def _update_existing(self, conn: Connection, outcomes: list[TurnOutcome]) -> set[str]:
         if not outcomes:
@@ -139,12 +139,12 @@ class SqlConversationStore:
     def _consume(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         ids = [i for o in outcomes for i in o.consumed]
         if ids:
-            conn.execute(_CONSUME, {"ids": ids})
+            conn.execute(_consume(self._db.dialect), {"ids": ids})
 
     def _enqueue(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [outbox_row(item, o.at) for o in outcomes for item in o.outbound]
         if rows:
-            conn.execute(_ENQUEUE, rows)
+            _enqueue(self._db.dialect).execute(conn, rows)
 
     def _record_orders(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [
@@ -168,55 +168,80 @@ class SqlConversationStore:
             for o in outcomes for e in o.events
         ]
         if rows:
-            conn.execute(_RECORD_EVENTS, rows)
+            _record_events(self._db.dialect).execute(conn, rows)
 
     def _upsert_leads(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [_lead_row(o) for o in outcomes if o.conversation.lead is not None]
         if rows:
-            conn.execute(_upsert_leads(self._db.dialect), rows)
+            _upsert_leads(self._db.dialect).execute(conn, rows)
 
 
 # A turn's statements are built once (per dialect where it matters): building one anew for
 # every batch cost more than running it (SQLAlchemy derives each new statement's cache key).
-_WAITING = (
-    select(inbound_messages.c.id, inbound_messages.c.contact_key,
-           inbound_messages.c.payload, inbound_messages.c.arrived_at)
-    .where(inbound_messages.c.contact_key.in_(bindparam("keys", expanding=True)))
-    .where(inbound_messages.c.status == InboundStatus.PENDING.value)
-    .order_by(inbound_messages.c.id)
-)
-_CONVERSATIONS = select(conversations.c.contact_key, conversations.c.state, conversations.c.version).where(
-    conversations.c.contact_key.in_(bindparam("keys", expanding=True))
-)
+@functools.cache
+def _waiting(dialect: str) -> Select[tuple[int, str, bytes, float]]:
+    return (
+        select(inbound_messages.c.id, inbound_messages.c.contact_key,
+               inbound_messages.c.payload, inbound_messages.c.arrived_at)
+        .where(among(dialect, inbound_messages.c.contact_key, "keys"))
+        .where(inbound_messages.c.status == InboundStatus.PENDING.value)
+        .order_by(inbound_messages.c.id)
+    )
+
+
+@functools.cache
+def _conversations(dialect: str) -> Select[tuple[str, bytes, int]]:
+    return select(conversations.c.contact_key, conversations.c.state, conversations.c.version).where(
+        among(dialect, conversations.c.contact_key, "keys")
+    )
+
+
+@functools.cache
+def _consume(dialect: str) -> Update:
+    return update(inbound_messages).where(among(dialect, inbound_messages.c.id, "ids")).values(
+        status=InboundStatus.PROCESSED.value
+    )
+
+
 _UPDATE_ONE = (
     update(conversations)
     .where(and_(conversations.c.contact_key == bindparam("k"), conversations.c.version == bindparam("old")))
     .values(bot=bindparam("b"), state=bindparam("s"), version=bindparam("new"), updated_at=bindparam("at"),
             keep=bindparam("keep"))
 )
-_CONSUME = (
-    update(inbound_messages).where(inbound_messages.c.id.in_(bindparam("ids", expanding=True)))
-    .values(status=InboundStatus.PROCESSED.value)
-)
-_ENQUEUE = outbox.insert()
-_RECORD_EVENTS = events.insert()
 
 
 @functools.cache
-def _insert_conversations(dialect: str) -> Insert:
-    return (
-        upsert(dialect, conversations)
-        .on_conflict_do_nothing(index_elements=["contact_key"])
-        .returning(conversations.c.contact_key)
+def _enqueue(dialect: str) -> BatchInsert:
+    return batch_insert(dialect, outbox, OUTBOX_COLUMNS)
+
+
+@functools.cache
+def _record_events(dialect: str) -> BatchInsert:
+    return batch_insert(dialect, events, ("kind", "contact_key", "payload", "created_at"))
+
+
+@functools.cache
+def _insert_conversations(dialect: str) -> BatchInsert:
+    return batch_insert(
+        dialect, conversations, ("contact_key", "bot", "state", "version", "updated_at", "keep"),
+        lambda statement: statement.on_conflict_do_nothing(index_elements=["contact_key"])
+        .returning(conversations.c.contact_key),
     )
 
 
 @functools.cache
-def _upsert_leads(dialect: str) -> Insert:
-    statement = upsert(dialect, leads)
-    return statement.on_conflict_do_update(
-        index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
-        set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
+def _upsert_leads(dialect: str) -> BatchInsert:
+    def on_conflict(statement: Insert) -> Insert:
+        return statement.on_conflict_do_update(
+            index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
+            set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
+        )
+    return batch_insert(
+        dialect, leads,
+        ("contact_key", "conversation_started_at", "bot", "state", "fields", "budget_amount", "created_at",
+         "updated_at"),
+        on_conflict,
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection, Engine, create_engine, event
@@ -102,16 +102,7 @@ class AsyncDriverDatabase:
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a transaction, committed when it returns; a transaction PostgreSQL
         chose as a deadlock's victim (or failed to serialise) is run again, a few times."""
-        attempt = 1
-        while True:
-            try:
-                async with self.engine.begin() as conn:
-                    return await conn.run_sync(work)
-            except DBAPIError as exc:
-                if attempt == _RETRIED_TRANSACTIONS or getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
-                    raise
-            await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
-            attempt += 1
+        return await self._again_if_chosen(self._in_transaction, work)
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` on a connection for reading, each statement on its own."""
@@ -119,9 +110,25 @@ class AsyncDriverDatabase:
             return await conn.run_sync(work)
 
     async def each_atomic(self, work: Work[T]) -> T:
-        """Run ``work`` in autocommit: each statement commits by itself."""
-        async with self._autocommit.connect() as conn:
+        """Run ``work`` in autocommit: each statement commits by itself (and runs again when
+        PostgreSQL chose it as a deadlock's victim: it was rolled back whole)."""
+        return await self._again_if_chosen(self.read, work)
+
+    async def _in_transaction(self, work: Work[T]) -> T:
+        async with self.engine.begin() as conn:
             return await conn.run_sync(work)
+
+    @staticmethod
+    async def _again_if_chosen(run: Callable[[Work[T]], Awaitable[T]], work: Work[T]) -> T:
+        attempt = 1
+        while True:
+            try:
+                return await run(work)
+            except DBAPIError as exc:
+                if attempt == _RETRIED_TRANSACTIONS or getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                    raise
+            await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
+            attempt += 1
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

@@ -1,10 +1,23 @@
-"""Dialect-specific statements the stores share."""
+"""Dialect-specific statements the stores share.
+
+On PostgreSQL a statement over a list of keys or a batch of rows is written so that its SQL
+text never depends on how many there are: ``= ANY(array)`` instead of ``IN (…)``, and
+``INSERT … SELECT FROM unnest(arrays)`` instead of one VALUES tuple per row. asyncpg prepares
+a statement once per SQL text, so SQL that changes with the batch size costs a prepare (an
+extra round trip, a parse and a plan) on almost every unit of work; constant SQL is prepared
+once per connection. SQLite, in-process, keeps the plain forms.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, CursorResult, any_, bindparam, column, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import Insert
+from sqlalchemy.sql import ColumnElement, Insert
 from sqlalchemy.sql.schema import Table
+from sqlalchemy.types import ARRAY
 
 
 def upsert(dialect: str, table: Table) -> Insert:
@@ -12,3 +25,50 @@ def upsert(dialect: str, table: Table) -> Insert:
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
+
+
+def among(dialect: str, target: ColumnElement[object], name: str) -> ColumnElement[bool]:
+    """``target`` is one of the list bound as ``name``: the same SQL for every length."""
+    if dialect == "postgresql":
+        return target == any_(bindparam(name, type_=ARRAY(target.type)))
+    return target.in_(bindparam(name, expanding=True))
+
+
+@dataclass(frozen=True)
+class BatchInsert:
+    """An INSERT of many rows, run in one execution (see the module docstring)."""
+
+    statement: Insert
+    #: The columns sent as one array each (PostgreSQL); None: an executemany of the rows.
+    arrays: tuple[str, ...] | None
+    #: Prefixed to each array's bind name, so that several batches can share one statement.
+    prefix: str = ""
+
+    def execute(self, conn: Connection, rows: Sequence[Mapping[str, object]]) -> CursorResult[object]:
+        """Insert the rows (each has every column of the insert)."""
+        if self.arrays is None:
+            return conn.execute(self.statement, list(rows))
+        return conn.execute(self.statement, self.parameters(rows))
+
+    def parameters(self, rows: Sequence[Mapping[str, object]]) -> dict[str, list[object]]:
+        """The arrays' bound values for the rows (PostgreSQL)."""
+        assert self.arrays is not None
+        return {self.prefix + name: [row[name] for row in rows] for name in self.arrays}
+
+
+def batch_insert(
+    dialect: str, table: Table, names: Sequence[str], finish: Callable[[Insert], Insert] = lambda s: s,
+    *, prefix: str = "",
+) -> BatchInsert:
+    """An INSERT of ``names`` into ``table``; ``finish`` adds ON CONFLICT / RETURNING clauses.
+
+    On PostgreSQL the rows come from ``unnest`` over one array per column, in the order given
+    (so identity columns are assigned in that order, as a multi-row VALUES would).
+    """
+    statement = upsert(dialect, table)
+    if dialect != "postgresql":
+        return BatchInsert(finish(statement), None)
+    arrays = [bindparam(prefix + name, type_=ARRAY(table.c[name].type)) for name in names]
+    rows = func.unnest(*arrays).table_valued(*(column(name, table.c[name].type) for name in names))
+    source = select(*rows.render_derived().c)
+    return BatchInsert(finish(statement.from_select(list(names), source)), tuple(names), prefix)

@@ -6,15 +6,18 @@ import functools
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
-from sqlalchemy import Connection
+from sqlalchemy import Connection, CursorResult
 from sqlalchemy.sql import Insert
 
 from adapters.sql.codec import encode
 from adapters.sql.database import Database
-from adapters.sql.engine import upsert
+from adapters.sql.engine import BatchInsert, batch_insert
 from adapters.sql.group_commit import GroupCommit
 from adapters.sql.schema import contact_aliases, contacts, inbound_messages
 from application.ports.storage import InboundStatus, NewInbound
+
+
+Row = dict[str, object]
 
 
 class SqlMessageLog:
@@ -40,66 +43,99 @@ class SqlMessageLog:
         return await self._db.read(lambda conn: list(conn.execute(query).scalars()))
 
     async def _write(self, items: list[NewInbound]) -> list[bool]:
-        inserted = await self._db.write(lambda conn: self._store(conn, items))
-        return _first_of_each(items, inserted)
-
-    def _store(self, conn: Connection, items: list[NewInbound]) -> set[tuple[str, str]]:
-        self._upsert_contacts(conn, items)
-        self._record_aliases(conn, items)
-        return self._insert_messages(conn, items)
-
-    def _record_aliases(self, conn: Connection, items: list[NewInbound]) -> None:
-        rows = {
-            alias.key: {"alias_key": alias.key, "contact_key": item.message.contact.key, "created_at": item.arrived_at}
-            for item in items for alias in item.message.aliases
-        }
-        if not rows:
-            return
-        statement = upsert(self._db.dialect, contact_aliases)
-        statement = statement.on_conflict_do_update(
-            index_elements=[contact_aliases.c.alias_key], set_={"contact_key": statement.excluded.contact_key}
-        )
-        conn.execute(statement, [rows[key] for key in sorted(rows)])
-
-    def _upsert_contacts(self, conn: Connection, items: list[NewInbound]) -> None:
         # Rows in key order, as every instance writes them: two group commits that lock the same
         # contacts in opposite orders deadlock (seen in the scale-out test: a webhook's 500).
         latest = {item.message.contact.key: item for item in items}
-        rows = [_contact_row(latest[key]) for key in sorted(latest)]
-        conn.execute(_upsert_contacts(self._db.dialect), rows)
+        contact_rows = [_contact_row(latest[key]) for key in sorted(latest)]
+        aliases = {
+            alias.key: {"alias_key": alias.key, "contact_key": item.message.contact.key, "created_at": item.arrived_at}
+            for item in items for alias in item.message.aliases
+        }
+        alias_rows = [aliases[key] for key in sorted(aliases)]
+        # Messages in arrival order (their ids are the order a turn reads them in); two batches
+        # waiting on each other's re-delivered ids are rare, and a deadlock's victim runs again.
+        message_rows = [_message_row(item) for item in items]
+        if self._db.dialect == "postgresql":
+            inserted = await self._db.each_atomic(
+                lambda conn: _store_at_once(conn, contact_rows, alias_rows, message_rows))
+        else:
+            inserted = await self._db.write(
+                lambda conn: self._store(conn, contact_rows, alias_rows, message_rows))
+        return _first_of_each(items, inserted)
 
-    def _insert_messages(self, conn: Connection, items: list[NewInbound]) -> set[tuple[str, str]]:
-        # In arrival order (their ids are the order a turn reads them in); two batches waiting
-        # on each other's re-delivered ids are rare, and a deadlock's victim is run again.
-        result = conn.execute(_insert_messages(self._db.dialect), [_message_row(item) for item in items])
-        return {(row.provider, row.provider_message_id) for row in result}
+    def _store(self, conn: Connection, contact_rows: list[Row], alias_rows: list[Row],
+               message_rows: list[Row]) -> set[tuple[str, str]]:
+        dialect = self._db.dialect
+        _upsert_contacts(dialect).execute(conn, contact_rows)
+        if alias_rows:
+            _upsert_aliases(dialect).execute(conn, alias_rows)
+        return _inserted(_insert_messages(dialect).execute(conn, message_rows))
+
+
+def _store_at_once(conn: Connection, contact_rows: list[Row], alias_rows: list[Row],
+                   message_rows: list[Row]) -> set[tuple[str, str]]:
+    parameters = {
+        **_upsert_contacts("postgresql", "c_").parameters(contact_rows),
+        **_upsert_aliases("postgresql", "a_").parameters(alias_rows),
+        **_insert_messages("postgresql").parameters(message_rows),
+    }
+    return _inserted(conn.execute(_record_at_once(), parameters))
+
+
+def _inserted(result: CursorResult[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {(row.provider, row.provider_message_id) for row in result}
 
 
 # The webhook path's statements are built once per dialect: building one anew for every
 # write cost more than running it (SQLAlchemy derives each new statement's cache key).
 @functools.cache
-def _upsert_contacts(dialect: str) -> Insert:
-    statement = upsert(dialect, contacts)
-    return statement.on_conflict_do_update(
-        index_elements=[contacts.c.key],
-        set_={
-            # A message without a name or number never erases the ones we know.
-            "name": func.coalesce(statement.excluded.name, contacts.c.name),
-            "phone": func.coalesce(statement.excluded.phone, contacts.c.phone),
-            "provider": statement.excluded.provider,
-            "address": statement.excluded.address,
-            "last_inbound_at": statement.excluded.last_inbound_at,
-        },
-    )
+def _upsert_contacts(dialect: str, prefix: str = "") -> BatchInsert:
+    def on_conflict(statement: Insert) -> Insert:
+        return statement.on_conflict_do_update(
+            index_elements=[contacts.c.key],
+            set_={
+                # A message without a name or number never erases the ones we know.
+                "name": func.coalesce(statement.excluded.name, contacts.c.name),
+                "phone": func.coalesce(statement.excluded.phone, contacts.c.phone),
+                "provider": statement.excluded.provider,
+                "address": statement.excluded.address,
+                "last_inbound_at": statement.excluded.last_inbound_at,
+            },
+        )
+    return batch_insert(dialect, contacts, _CONTACT_COLUMNS, on_conflict, prefix=prefix)
 
 
 @functools.cache
-def _insert_messages(dialect: str) -> Insert:
-    return (
-        upsert(dialect, inbound_messages)
-        .on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
-        .returning(inbound_messages.c.provider, inbound_messages.c.provider_message_id)
+def _upsert_aliases(dialect: str, prefix: str = "") -> BatchInsert:
+    def on_conflict(statement: Insert) -> Insert:
+        return statement.on_conflict_do_update(
+            index_elements=[contact_aliases.c.alias_key], set_={"contact_key": statement.excluded.contact_key}
+        )
+    return batch_insert(dialect, contact_aliases, ("alias_key", "contact_key", "created_at"), on_conflict,
+                        prefix=prefix)
+
+
+@functools.cache
+def _record_at_once() -> Insert:
+    # PostgreSQL: contacts, aliases and messages in one statement (data-modifying CTEs run
+    # whether or not the main statement reads them): one round trip, whole by itself, with no
+    # BEGIN and COMMIT around it. Empty arrays insert nothing.
+    contacts_upserted = _upsert_contacts("postgresql", "c_").statement.cte("contacts_upserted")
+    aliases_upserted = _upsert_aliases("postgresql", "a_").statement.cte("aliases_upserted")
+    return _insert_messages("postgresql").statement.add_cte(contacts_upserted, aliases_upserted)
+
+
+@functools.cache
+def _insert_messages(dialect: str) -> BatchInsert:
+    return batch_insert(
+        dialect, inbound_messages, _MESSAGE_COLUMNS,
+        lambda statement: statement.on_conflict_do_nothing(index_elements=["provider", "provider_message_id"])
+        .returning(inbound_messages.c.provider, inbound_messages.c.provider_message_id),
     )
+
+
+_CONTACT_COLUMNS = ("key", "channel", "phone", "name", "provider", "address", "last_inbound_at", "created_at")
+_MESSAGE_COLUMNS = ("provider", "provider_message_id", "contact_key", "status", "text", "payload", "arrived_at")
 
 
 def _first_of_each(items: list[NewInbound], inserted: set[tuple[str, str]]) -> list[bool]:
