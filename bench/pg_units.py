@@ -1,4 +1,4 @@
-"""Cost of the webhook's record and the turn's load on PostgreSQL, one unit of work at a time.
+"""Cost of the hot units of work on PostgreSQL (a webhook's record, a turn, a send), one at a time.
 
 The stores' hot units of work, run one after the other (no concurrency, so no queueing) on a
 fresh database, measuring per unit the wall time and this process's CPU (SQLAlchemy, asyncpg,
@@ -105,26 +105,19 @@ async def main(args: argparse.Namespace) -> None:
             outcomes.append(_outcome(turn.contact_key, version, tuple(m.id for m in turn.inbound)))
         await store.save(outcomes)
 
-    async def first_turns(unit: int) -> None:
-        await save(unit, 0)
-
     async def claim_and_finish(unit: int) -> None:
         claimed = await outbox.claim(time.time() + 1, batch)
         await outbox.finish([DeliveryResult(item_id=item.id, outcome=DeliveryOutcome.SENT,
                                             provider_message_id=f"wamid.sent.{item.id}") for item in claimed],
                             time.time())
 
-    await _measure(f"record {batch} messages", args.units, record)
-    await _measure(f"load {batch} contacts' turns", args.units, load)
-    await _measure(f"load + save {batch} first turns", args.units, first_turns)
-    await _measure(f"claim + finish {batch} of a backlog", args.units, claim_and_finish)
-
-    async def whole_unit(unit: int) -> None:
-        await record(unit + args.units)
-        await save(unit + args.units, 0)
+    async def turns_and_sends(unit: int) -> None:
+        await save(unit, 0)
         await claim_and_finish(unit)
 
-    await _measure(f"record, turn, send {batch} (no backlog)", args.units, whole_unit)
+    await _measure(f"record {batch} messages", args.units, record)
+    await _measure(f"load {batch} contacts' turns", args.units, load)
+    await _measure(f"load, save, claim, finish {batch} turns", args.units, turns_and_sends)
     await db.dispose()
 
 

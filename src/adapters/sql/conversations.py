@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy import Connection
-from sqlalchemy.sql import Insert, Select, Update
+from sqlalchemy.sql import Insert
 
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
-from adapters.sql.engine import BatchInsert, among, batch_insert, upsert
+from adapters.sql.engine import BatchInsert, batch_insert, upsert
 from adapters.sql.outbox import OUTBOX_COLUMNS, outbox_row
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
 from application.ports.storage import InboundStatus, PendingTurn, StoredInbound, TurnOutcome
@@ -83,7 +83,7 @@ class SqlConversationStore:
 
     def _waiting(self, conn: Connection, keys: Sequence[str]) -> dict[str, list[StoredInbound]]:
         waiting: dict[str, list[StoredInbound]] = defaultdict(list)
-        for row in conn.execute(_waiting(self._db.dialect), {"keys": list(keys)}):
+        for row in conn.execute(_WAITING, {"keys": list(keys)}):
             waiting[row.contact_key].append(
                 StoredInbound(id=row.id, message=decode_inbound(row.payload), arrived_at=row.arrived_at)
             )
@@ -94,7 +94,7 @@ class SqlConversationStore:
             return {}
         return {
             row.contact_key: (decode_conversation(row.state), row.version)
-            for row in conn.execute(_conversations(self._db.dialect), {"keys": list(keys)})
+            for row in conn.execute(_CONVERSATIONS, {"keys": list(keys)})
         }
 
     def _save_conversations(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
@@ -139,7 +139,7 @@ class SqlConversationStore:
     def _consume(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         ids = [i for o in outcomes for i in o.consumed]
         if ids:
-            conn.execute(_consume(self._db.dialect), {"ids": ids})
+            conn.execute(_CONSUME, {"ids": ids})
 
     def _enqueue(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
         rows = [outbox_row(item, o.at) for o in outcomes for item in o.outbound]
@@ -178,31 +178,23 @@ class SqlConversationStore:
 
 # A turn's statements are built once (per dialect where it matters): building one anew for
 # every batch cost more than running it (SQLAlchemy derives each new statement's cache key).
-@functools.cache
-def _waiting(dialect: str) -> Select[tuple[int, str, bytes, float]]:
-    return (
-        select(inbound_messages.c.id, inbound_messages.c.contact_key,
-               inbound_messages.c.payload, inbound_messages.c.arrived_at)
-        .where(among(dialect, inbound_messages.c.contact_key, "keys"))
-        .where(inbound_messages.c.status == InboundStatus.PENDING.value)
-        .order_by(inbound_messages.c.id)
-    )
-
-
-@functools.cache
-def _conversations(dialect: str) -> Select[tuple[str, bytes, int]]:
-    return select(conversations.c.contact_key, conversations.c.state, conversations.c.version).where(
-        among(dialect, conversations.c.contact_key, "keys")
-    )
-
-
-@functools.cache
-def _consume(dialect: str) -> Update:
-    return update(inbound_messages).where(among(dialect, inbound_messages.c.id, "ids")).values(
-        status=InboundStatus.PROCESSED.value
-    )
-
-
+# Lists as IN (…), not = ANY(array), though the SQL then changes with their length: a generic
+# plan of = ANY made while a table was small (and never re-planned where no ANALYZE runs) kept
+# scanning contacts sequentially as it grew (bench/README.md).
+_WAITING = (
+    select(inbound_messages.c.id, inbound_messages.c.contact_key,
+           inbound_messages.c.payload, inbound_messages.c.arrived_at)
+    .where(inbound_messages.c.contact_key.in_(bindparam("keys", expanding=True)))
+    .where(inbound_messages.c.status == InboundStatus.PENDING.value)
+    .order_by(inbound_messages.c.id)
+)
+_CONVERSATIONS = select(conversations.c.contact_key, conversations.c.state, conversations.c.version).where(
+    conversations.c.contact_key.in_(bindparam("keys", expanding=True))
+)
+_CONSUME = (
+    update(inbound_messages).where(inbound_messages.c.id.in_(bindparam("ids", expanding=True)))
+    .values(status=InboundStatus.PROCESSED.value)
+)
 _UPDATE_ONE = (
     update(conversations)
     .where(and_(conversations.c.contact_key == bindparam("k"), conversations.c.version == bindparam("old")))

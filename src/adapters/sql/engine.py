@@ -1,11 +1,11 @@
 """Dialect-specific statements the stores share.
 
-On PostgreSQL a statement over a list of keys or a batch of rows is written so that its SQL
-text never depends on how many there are: ``= ANY(array)`` instead of ``IN (…)``, and
-``INSERT … SELECT FROM unnest(arrays)`` instead of one VALUES tuple per row. asyncpg prepares
-a statement once per SQL text, so SQL that changes with the batch size costs a prepare (an
-extra round trip, a parse and a plan) on almost every unit of work; constant SQL is prepared
-once per connection. SQLite, in-process, keeps the plain forms.
+On PostgreSQL a batch of rows is inserted as ``INSERT … SELECT FROM unnest(arrays)``, one array
+per column, instead of one VALUES tuple per row, so that the SQL text never depends on how
+many rows there are. asyncpg prepares a statement once per SQL text: a multi-row VALUES costs
+a prepare (an extra round trip, a parse and a plan) on almost every unit of work; constant SQL
+is prepared once per connection, and its plan (a function scan feeding the insert) has no
+choice in it that statistics could get wrong. SQLite, in-process, keeps the plain form.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, CursorResult, any_, bindparam, column, func, select
+from sqlalchemy import Connection, CursorResult, bindparam, column, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql import ColumnElement, Insert
+from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
 from sqlalchemy.types import ARRAY
 
@@ -25,13 +25,6 @@ def upsert(dialect: str, table: Table) -> Insert:
     if dialect == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
-
-
-def among(dialect: str, target: ColumnElement[object], name: str) -> ColumnElement[bool]:
-    """``target`` is one of the list bound as ``name``: the same SQL for every length."""
-    if dialect == "postgresql":
-        return target == any_(bindparam(name, type_=ARRAY(target.type)))
-    return target.in_(bindparam(name, expanding=True))
 
 
 @dataclass(frozen=True)

@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, and_, bindparam, delete, exists, func, select, update
-from sqlalchemy.sql import Select, Update
+from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy.sql import Update
 
 from adapters.sql.codec import decode_reply, encode
 from adapters.sql.database import Database
-from adapters.sql.engine import among
 from adapters.sql.schema import contacts, outbox, pending_statuses
 from application.ports.storage import (
     DeliveryOutcome,
@@ -93,24 +92,18 @@ def _claim(conn: Connection, now: float, limit: int) -> list[OutboxItem]:
 @functools.cache
 def _claim_statement(dialect: str) -> Update:
     now = bindparam("now")
-    # A lane's head: no open job older than it in its lane. A probe of the (status, lane, id)
-    # index per candidate, whatever the statistics say: an IN over every lane's min(id) was
-    # planned as a nested loop re-aggregating the whole queue for each pending row when the
-    # table had grown faster than autovacuum analysed it (seconds per claim at 7,500 jobs).
-    ahead = outbox.alias("ahead")
-    nothing_ahead = ~exists().where(
-        ahead.c.lane == outbox.c.lane, ahead.c.status.in_(_OPEN), ahead.c.id < outbox.c.id
-    )
+    heads = select(func.min(outbox.c.id)).where(outbox.c.status.in_(_OPEN)).group_by(outbox.c.lane)
     due = (
         select(outbox.c.id)
-        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now, nothing_ahead)
+        .where(outbox.c.id.in_(heads.scalar_subquery()))
+        .where(outbox.c.status == "pending", outbox.c.next_attempt_at <= now)
         .order_by(outbox.c.id)
         .limit(bindparam("limit"))
     )
     if dialect == "postgresql":
         # Workers claiming at once pass over each other's rows instead of queueing on them. A
         # materialised CTE, not IN (…): PostgreSQL may run an IN subquery's LIMIT more than once.
-        locked = due.with_for_update(skip_locked=True, of=outbox).cte("due").prefix_with("MATERIALIZED")
+        locked = due.with_for_update(skip_locked=True).cte("due").prefix_with("MATERIALIZED")
         chosen = outbox.c.id == locked.c.id
     else:
         chosen = outbox.c.id.in_(due.scalar_subquery())
@@ -122,19 +115,13 @@ def _claim_statement(dialect: str) -> Update:
     )
 
 
-@functools.cache
-def _last_inbound_of(dialect: str) -> Select[tuple[str, float]]:
-    return select(contacts.c.key, contacts.c.last_inbound_at).where(among(dialect, contacts.c.key, "lanes"))
-
-
-@functools.cache
-def _waiting_statuses(dialect: str) -> Select[tuple[object, ...]]:
-    return (
-        select(pending_statuses).where(among(dialect, pending_statuses.c.provider_message_id, "ids"))
-        .order_by(pending_statuses.c.id)
-    )
-
-
+_LAST_INBOUND = select(contacts.c.key, contacts.c.last_inbound_at).where(
+    contacts.c.key.in_(bindparam("lanes", expanding=True))
+)
+_WAITING_STATUSES = (
+    select(pending_statuses).where(pending_statuses.c.provider_message_id.in_(bindparam("ids", expanding=True)))
+    .order_by(pending_statuses.c.id)
+)
 _BY_ID = outbox.c.id == bindparam("item_id")
 _MARK_SENT = update(outbox).where(_BY_ID).values(
     status="sent", provider_message_id=bindparam("pmid"), delivery="sent", error=None, updated_at=bindparam("now"))
@@ -144,7 +131,7 @@ def _last_inbound(conn: Connection, lanes: set[str]) -> dict[str, float]:
     # When each contact last wrote: WhatsApp's 24-hour window is counted from it.
     if not lanes:
         return {}
-    rows = conn.execute(_last_inbound_of(conn.dialect.name), {"lanes": sorted(lanes)})
+    rows = conn.execute(_LAST_INBOUND, {"lanes": sorted(lanes)})
     return {row.key: row.last_inbound_at for row in rows}
 
 
@@ -216,7 +203,7 @@ def _apply_waiting(conn: Connection, message_ids: list[str], now: float) -> None
     # Reports that beat the send's own answer are applied once its provider id is stored.
     if not message_ids:
         return
-    waiting = conn.execute(_waiting_statuses(conn.dialect.name), {"ids": message_ids}).all()
+    waiting = conn.execute(_WAITING_STATUSES, {"ids": message_ids}).all()
     for row in waiting:
         status = DeliveryStatus(provider=row.provider, provider_message_id=row.provider_message_id,
                                 state=DeliveryState(row.state), error_code=row.error_code, at=row.at)
