@@ -7,8 +7,10 @@ recorded in one write and the contact's turn is scheduled. The bot answers later
 
 from __future__ import annotations
 
+import asyncio
 import enum
-from collections.abc import Sequence
+import logging
+from collections.abc import Coroutine, Sequence
 from typing import Protocol
 
 import msgspec
@@ -17,6 +19,8 @@ from application.ports.coordination import Clock, InboundRateLimit, RecentArriva
 from application.ports.storage import ContactDirectory, InboundStatus, MessageLog, NewInbound, Outbox
 from application.ports.telemetry import Telemetry
 from domain.messages import InboundMessage, WebhookBatch
+
+log = logging.getLogger(__name__)
 
 
 class InboundOutcome(enum.StrEnum):
@@ -64,6 +68,7 @@ class HandleInbound:
         self._clock = clock
         self._telemetry = telemetry
         self._cooldown = cooldown_seconds
+        self._remembering = Background()
 
     async def __call__(self, batch: WebhookBatch) -> list[InboundOutcome]:
         """Record the batch; one outcome per message, in order."""
@@ -77,6 +82,10 @@ class HandleInbound:
         for message, outcome in zip(messages, outcomes):
             self._telemetry.inbound(message.channel, message.provider, outcome)
         return outcomes
+
+    async def settle(self) -> None:
+        """Wait until the ids of recorded messages are remembered (see ``_record``)."""
+        await self._remembering.drain()
 
     async def _canonical(self, message: InboundMessage) -> InboundMessage:
         # One person, one conversation: a BSUID or LID seen beside a phone means that phone.
@@ -119,15 +128,40 @@ class HandleInbound:
         if not kept:
             return
         fresh = await self._log.record([item for _, item in kept])
-        # Only now, with the messages durable, may a re-delivery be dropped early.
-        await self._seen.remember(
+        # Only now, with the messages durable, may a re-delivery be dropped early. The provider's
+        # answer does not wait for it (one round trip less per webhook): until it lands, a
+        # re-delivery is still refused by the database's unique provider id.
+        self._remembering.start(self._seen.remember(
             [(item.message.provider, item.message.provider_message_id) for _, item in kept]
-        )
+        ))
         for (i, item), is_new in zip(kept, fresh):
             if not is_new:
                 outcomes[i] = InboundOutcome.DUPLICATE
             elif outcomes[i] is InboundOutcome.ACCEPTED:
                 self._turns.due(item.message.contact.key, now + self._cooldown)
+
+
+class Background:
+    """Work started and not awaited, kept referenced until it ends (asyncio holds tasks weakly)."""
+
+    def __init__(self) -> None:
+        self._running: set[asyncio.Task[None]] = set()
+
+    def start(self, work: Coroutine[object, object, None]) -> None:
+        """Run the work beside the caller; what it raises is logged, never lost silently."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._running.add(task)
+        task.add_done_callback(self._ended)
+
+    async def drain(self) -> None:
+        """Wait for what was started."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
 
 
 def _status_for(outcome: InboundOutcome) -> InboundStatus:

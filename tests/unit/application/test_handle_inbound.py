@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
@@ -253,3 +254,36 @@ async def test_only_a_lid_or_bsuid_is_looked_up_as_an_alias(
                           gateway.message("halo", contact=lid, reply_address="98765@lid"))
 
     assert looked_up == [lid.key]
+
+
+class _SlowSeen:
+    """Remembers ids only when let go: Redis's answer still on its way."""
+
+    def __init__(self) -> None:
+        self.remembered: set[tuple[str, str]] = set()
+        self.let_go = asyncio.Event()
+
+    async def known(self, provider: str, message_id: str) -> bool:
+        return (provider, message_id) in self.remembered
+
+    async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
+        await self.let_go.wait()
+        self.remembered.update(ids)
+
+
+async def test_the_provider_is_answered_before_the_id_is_remembered_and_a_redelivery_meanwhile_is_refused(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    seen = _SlowSeen()
+    gateway.container.core.seen.override(providers.Object(seen))
+    handle = await gateway.get("handle_inbound")
+    original = gateway.message("halo", contact=new_contact())
+
+    assert await asyncio.wait_for(gateway.receive(original), 1.0) == [ACCEPTED]
+    assert await gateway.receive(original) == [DUPLICATE]  # the database knows it already
+    assert seen.remembered == set()
+
+    seen.let_go.set()
+    await handle.settle()
+    assert seen.remembered == {("meta", original.provider_message_id)}
+    assert len(gateway.db.inbound_for(original.contact.key)) == 1
