@@ -568,6 +568,19 @@ async def test_a_lane_waits_while_its_head_waits_for_a_retry(stores: Stores) -> 
     assert [(job.id, job.attempts) for job in retried] == [(first.id, 2)]
 
 
+async def test_a_claimed_job_says_when_its_contact_last_wrote(stores: Stores) -> None:
+    # WhatsApp's 24-hour window is counted from it; a lane no contact ever wrote on has none.
+    ana, nobody = contact(), lane()
+    await stores.log.record([arrived(message(ana), NOW - 3600)])
+    await stores.log.record([arrived(message(ana), NOW - 60)])
+    await enqueue(stores, ana.key, "to ana")
+    await enqueue(stores, nobody, "to nobody")
+
+    heard = {job.lane: job.contact_last_inbound_at for job in await stores.outbox.claim(NOW, 10)}
+
+    assert heard == {ana.key: NOW - 60, nobody: None}
+
+
 async def test_claim_respects_next_attempt_at(stores: Stores) -> None:
     await enqueue(stores, lane(), "later", at=NOW + 100)
 

@@ -55,3 +55,22 @@ async def test_with_redis_down_messages_still_flow_once_and_the_outage_is_report
             assert "chatgate_coordination_degraded 1.0" in (await client.get("/metrics")).text
     finally:
         await providers.close()
+
+
+async def test_the_last_webhooks_ids_reach_redis_before_the_gateway_stops(tmp_path, redis_url: str) -> None:
+    # Ids are remembered beside the provider's answer, not before it: a stop right after the
+    # answer must still leave them in Redis for the other instances.
+    import redis.asyncio
+
+    providers, client = await _gateway(tmp_path, redis_url)
+    wamid = wa.new_wamid()
+    try:
+        async with client:
+            assert await Gateway(client, providers).post_webhook(wa.text(ANA, "halo", wamid=wamid)) == 200
+        checker = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            assert await checker.exists(f"chatgate:seen:meta:{wamid}") == 1
+        finally:
+            await checker.aclose()
+    finally:
+        await providers.close()

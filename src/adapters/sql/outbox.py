@@ -40,7 +40,9 @@ class SqlOutbox:
 
     async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
         """Record what became of claimed jobs."""
-        await self._db.write(lambda conn: _finish(conn, results, now))
+        # Each statement is whole by itself (each job's outcome stands alone): where the database
+        # allows, no BEGIN and COMMIT around them.
+        await self._db.each_atomic(lambda conn: _finish(conn, results, now))
 
     async def enqueue(self, items: Sequence[NewOutbound], now: float) -> None:
         """Add jobs that no turn produced (operator alerts)."""
@@ -83,8 +85,7 @@ class SqlOutbox:
 
 def _claim(conn: Connection, now: float, limit: int) -> list[OutboxItem]:
     rows = conn.execute(_claim_statement(conn.dialect.name), {"now": now, "limit": limit}).all()
-    heard = _last_inbound(conn, {row.lane for row in rows})
-    return sorted((_item(row, heard.get(row.lane)) for row in rows), key=lambda item: item.id)
+    return sorted((_item(row, row.contact_last_inbound_at) for row in rows), key=lambda item: item.id)
 
 
 # The dispatcher's statements are built once (per dialect where it matters): building one anew
@@ -111,13 +112,13 @@ def _claim_statement(dialect: str) -> Update:
         update(outbox)
         .where(chosen, outbox.c.status == "pending")
         .values(status="sending", attempts=outbox.c.attempts + 1, claimed_at=now, updated_at=now)
-        .returning(*outbox.c)
+        # When the contact last wrote (WhatsApp's 24-hour window is counted from it), in the
+        # same round trip.
+        .returning(*outbox.c, _LAST_INBOUND.label("contact_last_inbound_at"))
     )
 
 
-_LAST_INBOUND = select(contacts.c.key, contacts.c.last_inbound_at).where(
-    contacts.c.key.in_(bindparam("lanes", expanding=True))
-)
+_LAST_INBOUND = select(contacts.c.last_inbound_at).where(contacts.c.key == outbox.c.lane).scalar_subquery()
 _WAITING_STATUSES = (
     select(pending_statuses).where(pending_statuses.c.provider_message_id.in_(bindparam("ids", expanding=True)))
     .order_by(pending_statuses.c.id)
@@ -125,14 +126,6 @@ _WAITING_STATUSES = (
 _BY_ID = outbox.c.id == bindparam("item_id")
 _MARK_SENT = update(outbox).where(_BY_ID).values(
     status="sent", provider_message_id=bindparam("pmid"), delivery="sent", error=None, updated_at=bindparam("now"))
-
-
-def _last_inbound(conn: Connection, lanes: set[str]) -> dict[str, float]:
-    # When each contact last wrote: WhatsApp's 24-hour window is counted from it.
-    if not lanes:
-        return {}
-    rows = conn.execute(_LAST_INBOUND, {"lanes": sorted(lanes)})
-    return {row.key: row.last_inbound_at for row in rows}
 
 
 def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float) -> None:

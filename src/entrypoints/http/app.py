@@ -37,6 +37,11 @@ def create_app(container: Container, *, admin_token: str, run_worker: bool) -> L
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # The last webhooks' ids reach Redis before its client closes (bounded: they are
+            # only the early de-duplication; the database keeps the last word).
+            accept = await resolve(container.core.handle_inbound)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(accept.settle(), 2.0)
             await container.shutdown_resources()
 
     return Litestar(
