@@ -317,6 +317,24 @@ async def test_a_failed_shared_round_trip_fails_each_of_its_callers(unused_port:
         await close_redis(client)
 
 
+async def test_a_command_is_sent_and_answered_in_the_callers_own_task(redis_url: str) -> None:
+    # redis-py's own send with a socket timeout starts a Task per command (asyncio.wait_for on
+    # Python 3.11): one more trip round the event loop for every Redis call of a webhook.
+    client = redis_client(redis_url)
+    key = f"chatgate:test:{uuid.uuid4().hex}"
+    started: list[object] = []
+    loop = asyncio.get_running_loop()
+    try:
+        await client.set(key, "1", ex=60)  # connected, handshake done
+        loop.set_task_factory(lambda lp, coro, **kw: (started.append(coro), asyncio.Task(coro, loop=lp, **kw))[1])
+        await client.set(key, "2", ex=60)
+        assert await client.get(key) == b"2"
+    finally:
+        loop.set_task_factory(None)
+        await close_redis(client)
+    assert started == []
+
+
 async def test_an_id_in_memory_is_forgotten_after_the_ttl() -> None:
     clock = FakeClock()
     seen = InMemorySeenMessages(ttl_seconds=86400, monotonic=clock.monotonic)
