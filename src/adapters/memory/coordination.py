@@ -29,7 +29,10 @@ class InMemoryContactLock:
             if bound <= 0 and lock.locked():
                 raise LockTimeout(f"contact {contact_key} is locked")
             try:
-                await asyncio.wait_for(lock.acquire(), bound if bound > 0 else None)
+                # asyncio.timeout, not wait_for: on Python 3.11 wait_for starts a Task per call,
+                # a trip round the event loop even when the lock is free.
+                async with asyncio.timeout(bound if bound > 0 else None):
+                    await lock.acquire()
             except TimeoutError as exc:
                 raise LockTimeout(f"contact {contact_key} stayed locked") from exc
             try:
