@@ -9,6 +9,7 @@ webhook, a lock that could not be had) and schedules them, so nothing waits fore
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable
@@ -33,11 +34,16 @@ class Signal:
 
     async def wait(self, timeout: float) -> None:
         """Sleep until woken or the timeout passes, then re-arm."""
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-        except TimeoutError:
-            pass
+        await _until(self._event, timeout)
         self._event.clear()
+
+
+async def _until(event: asyncio.Event, timeout: float | None) -> None:
+    # asyncio.timeout, not wait_for: on Python 3.11 wait_for starts a Task for every wait, one
+    # more trip round the event loop each time a loop is woken.
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(timeout):
+            await event.wait()
 
 
 class NoTurnQueue:
@@ -89,10 +95,7 @@ class TurnScheduler:
     async def wait(self, timeout: float | None) -> None:
         """Sleep until something is scheduled or the timeout passes."""
         self._wake.clear()
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout)
-        except TimeoutError:
-            pass
+        await _until(self._wake, timeout)
 
 
 class Worker:

@@ -12,11 +12,10 @@ prefix of its own, keys expire by themselves, and nothing is ever flushed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -43,6 +42,7 @@ from adapters.redis.resilient import (
 )
 from adapters.redis.seen import RedisSeenMessages
 from application.ports.coordination import ContactLock, InboundRateLimit, LockTimeout, RecentArrivals, SeenMessages
+from asyncio_tasks import tasks_started
 from fakes import FakeClock, FakeTelemetry
 
 LIMIT = 3
@@ -325,7 +325,7 @@ async def test_a_command_is_sent_and_answered_in_the_callers_own_task(redis_url:
     key = f"chatgate:test:{uuid.uuid4().hex}"
     try:
         await client.set(key, "1", ex=60)  # connected, handshake done
-        with _tasks_started() as started:
+        with tasks_started() as started:
             await client.set(key, "2", ex=60)
             assert await client.get(key) == b"2"
     finally:
@@ -468,19 +468,8 @@ async def test_a_free_contact_lock_in_the_process_is_taken_in_the_callers_own_ta
     # Every turn takes its contacts' locks: asyncio.wait_for (Python 3.11) would start a Task for
     # each, a trip round the event loop even when the lock is free.
     locks = InMemoryContactLock(wait_seconds=1.0)
-    with _tasks_started() as started:
+    with tasks_started() as started:
         async with locks.hold("whatsapp:+6281200000001"):
             pass
     assert started == []
 
-
-@contextlib.contextmanager
-def _tasks_started() -> Iterator[list[object]]:
-    """The coroutines the running loop was asked to run as Tasks inside the block."""
-    started: list[object] = []
-    loop = asyncio.get_running_loop()
-    loop.set_task_factory(lambda lp, coro, **kw: (started.append(coro), asyncio.Task(coro, loop=lp, **kw))[1])
-    try:
-        yield started
-    finally:
-        loop.set_task_factory(None)

@@ -15,6 +15,7 @@ from dependency_injector import providers
 
 from application.ports.storage import InboundStatus, NewInbound
 from application.worker import TurnScheduler
+from asyncio_tasks import tasks_started
 from domain.contacts import ContactId
 from faked_gateway import Gateway
 from fakes import FakeClock, FakeContactLock, FakeMessageLog
@@ -154,3 +155,14 @@ async def test_a_contact_locked_elsewhere_is_scheduled_again_shortly(
     async with running(gateway):
         await eventually(sent(gateway, 1))
     assert len(gateway.replies_to(ana)) == 1
+
+
+async def test_a_waiting_scheduler_is_woken_without_a_task_of_its_own() -> None:
+    # asyncio.wait_for (Python 3.11) would start a Task for every wait of the turn loop.
+    scheduler = TurnScheduler(FakeClock())
+    waiting = asyncio.ensure_future(scheduler.wait(5.0))
+    with tasks_started() as started:
+        await asyncio.sleep(0)  # the loop is now waiting
+        scheduler.due("whatsapp:+6281200000001", 0.0)
+        await waiting
+    assert started == []
