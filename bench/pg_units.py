@@ -53,25 +53,29 @@ def _postgres_ticks() -> int:
     return total
 
 
+def _number(contact: int) -> str:
+    return f"62811{contact:07d}"
+
+
 def _key(contact: int) -> str:
-    return whatsapp_contact(f"62811{contact:07d}").key
+    return whatsapp_contact(_number(contact)).key
 
 
-def _outcome(key: str, version: int, consumed: tuple[int, ...]) -> TurnOutcome:
+def _first_turn(key: str, consumed: tuple[int, ...]) -> TurnOutcome:
     now = time.time()
     conversation = Conversation(contact_key=key, bot="franchise_leads", step="menu", started_at=now, updated_at=now)
     reply = NewOutbound(kind=OutboxKind.REPLY, lane=key, channel=Channel.WHATSAPP, provider="meta",
                         address=key.rsplit("+", 1)[-1], reply=TextReply(text="Halo! Pilih menu: 1, 2 atau 3."))
-    return TurnOutcome(contact_key=key, conversation=conversation, expected_version=version, consumed=consumed,
+    return TurnOutcome(contact_key=key, conversation=conversation, expected_version=0, consumed=consumed,
                        outbound=(reply,), at=now)
 
 
 def _message(contact: int, seq: int) -> NewInbound:
-    who = whatsapp_contact(f"62811{contact:07d}")
+    who = whatsapp_contact(_number(contact))
     message = InboundMessage(
         channel=Channel.WHATSAPP, provider="meta", provider_message_id=f"wamid.{contact}.{seq}",
         contact=who, text="halo", received_at=time.time(), profile_name="Bench",
-        phone=who.phone, reply_address=f"62811{contact:07d}",
+        phone=who.phone, reply_address=_number(contact),
     )
     return NewInbound(message=message, arrived_at=time.time(), status=InboundStatus.PENDING)
 
@@ -99,11 +103,9 @@ async def main(args: argparse.Namespace) -> None:
         keys = [_key(unit * batch + i) for i in range(batch)]
         await store.pending(keys)
 
-    async def save(unit: int, version: int) -> None:
-        outcomes = []
-        for turn in await store.pending([_key(unit * batch + i) for i in range(batch)]):
-            outcomes.append(_outcome(turn.contact_key, version, tuple(m.id for m in turn.inbound)))
-        await store.save(outcomes)
+    async def save(unit: int) -> None:
+        turns = await store.pending([_key(unit * batch + i) for i in range(batch)])
+        await store.save([_first_turn(t.contact_key, tuple(m.id for m in t.inbound)) for t in turns])
 
     async def claim_and_finish(unit: int) -> None:
         claimed = await outbox.claim(time.time() + 1, batch)
@@ -112,7 +114,7 @@ async def main(args: argparse.Namespace) -> None:
                             time.time())
 
     async def turns_and_sends(unit: int) -> None:
-        await save(unit, 0)
+        await save(unit)
         await claim_and_finish(unit)
 
     await _measure(f"record {batch} messages", args.units, record)

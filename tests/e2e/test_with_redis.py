@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
+from collections.abc import Sequence
 
 import meta_webhooks as wa
+import redis.asyncio
+from dependency_injector import providers as providers_di
+
+from adapters.redis.seen import RedisSeenMessages
 from gateway import Gateway, gateway_settings, script_providers, start_gateway
 from provider_server import ProviderServer
 
@@ -57,12 +63,32 @@ async def test_with_redis_down_messages_still_flow_once_and_the_outage_is_report
         await providers.close()
 
 
+class _SlowToRemember:
+    """The gateway's Redis memory of ids, each remember landing only after a while."""
+
+    def __init__(self, inner: RedisSeenMessages) -> None:
+        self._inner = inner
+
+    async def known(self, provider: str, message_id: str) -> bool:
+        return await self._inner.known(provider, message_id)
+
+    async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
+        await asyncio.sleep(0.3)
+        await self._inner.remember(ids)
+
+
 async def test_the_last_webhooks_ids_reach_redis_before_the_gateway_stops(tmp_path, redis_url: str) -> None:
     # Ids are remembered beside the provider's answer, not before it: a stop right after the
-    # answer must still leave them in Redis for the other instances.
-    import redis.asyncio
+    # answer must still leave them in Redis (over the gateway's own client) for other instances.
+    def slow_to_remember(container) -> None:  # type: ignore[no-untyped-def]
+        container.core.seen.override(
+            providers_di.Singleton(_SlowToRemember, providers_di.Singleton(RedisSeenMessages, container.core.redis))
+        )
 
-    providers, client = await _gateway(tmp_path, redis_url)
+    providers = await ProviderServer().start()
+    script_providers(providers)
+    client = await start_gateway(gateway_settings(tmp_path, providers, redis_url=redis_url), providers,
+                                 adjust=slow_to_remember)
     wamid = wa.new_wamid()
     try:
         async with client:

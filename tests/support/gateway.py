@@ -111,7 +111,11 @@ def script_providers(server: ProviderServer) -> None:
     server.script(f"/bot{TELEGRAM_TOKEN}/answerCallbackQuery", [Response(200, {"ok": True, "result": True})] * 100)
 
 
-async def start_gateway(settings, providers: ProviderServer):  # type: ignore[no-untyped-def]
+async def start_gateway(settings, providers: ProviderServer, adjust=None):  # type: ignore[no-untyped-def]
+    """The app over a fresh container; ``adjust(container)`` may override providers first."""
     await asyncio.to_thread(upgrade, settings.database.url)
-    app = create_app(build_container(settings), admin_token=ADMIN_TOKEN, run_worker=True)
+    container = build_container(settings)
+    if adjust is not None:
+        adjust(container)
+    app = create_app(container, admin_token=ADMIN_TOKEN, run_worker=True)
     return AsyncTestClient(app)
