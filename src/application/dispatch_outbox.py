@@ -34,6 +34,10 @@ from application.ports.telemetry import Telemetry
 from domain.messages import OutboundMessage, free_form_allowed
 
 
+#: How many sends a batch starts before it lets the event loop run them (and everything else).
+SENDS_PER_LOOP_TURN = 16
+
+
 class RetryPolicy(msgspec.Struct, frozen=True, kw_only=True):
     """How often and how patiently a job is retried."""
 
@@ -87,11 +91,27 @@ class DispatchOutbox:
         items = await self._outbox.claim(self._clock.now(), self._batch_size)
         if not items:
             return 0
-        results = await asyncio.gather(*(self._deliver(item) for item in items))
+        results = await asyncio.gather(*await self._start_all(items))
         now = self._clock.now()
         await self._outbox.finish(results, now)
         await self._outbox.enqueue(self._alerts(items, results), now)
         return len(items)
+
+    async def _start_all(self, items: list[OutboxItem]) -> list[asyncio.Task[DeliveryResult]]:
+        # A send's first step (building the request, writing it) runs as soon as the loop turns
+        # to it: started all at once, a batch's sends would keep the loop for milliseconds.
+        loop = asyncio.get_running_loop()
+        started: list[asyncio.Task[DeliveryResult]] = []
+        try:
+            for i, item in enumerate(items, 1):
+                started.append(loop.create_task(self._deliver(item)))
+                if i % SENDS_PER_LOOP_TURN == 0:
+                    await asyncio.sleep(0)
+        except asyncio.CancelledError:  # stopping: no send may outlive its batch unawaited
+            for task in started:
+                task.cancel()
+            raise
+        return started
 
     def _alerts(self, items: list[OutboxItem], results: list[DeliveryResult]) -> list[NewOutbound]:
         # A reply set aside is an operator's business; a failed notice alerts nobody (no loop).

@@ -31,6 +31,7 @@ from application.ports.storage import (
 )
 from application.alerts import AdminChannel
 from application.bots import BotSource
+from application.cooperation import TimeSlice
 from application.ports.telemetry import Telemetry
 from application.turns import TurnRules, build_turn
 from domain.conversations import Bot, Conversation, Decision, Turn
@@ -63,6 +64,7 @@ class ProcessTurns:
         arrivals: RecentArrivals,
         cooldown_seconds: float,
         on_committed: Callable[[], None] = lambda: None,
+        time_slice: TimeSlice | None = None,
     ) -> None:
         self._store = store
         self._lock = lock
@@ -74,6 +76,7 @@ class ProcessTurns:
         self._arrivals = arrivals
         self._cooldown = cooldown_seconds
         self._on_committed = on_committed
+        self._slice = time_slice or TimeSlice()
 
     async def __call__(self, contact_keys: Sequence[str]) -> dict[str, float]:
         """Process the contacts' turns; returns the contacts to try again, and when.
@@ -89,7 +92,7 @@ class ProcessTurns:
             locked = [key for key, ok in zip(keys, taken) if ok]
             pending, later = await self._quiet(await self._store.pending(locked))
             bot = await self._bots.current() if pending else None
-            outcomes = [await self._decide(bot, turn) for turn in pending if bot is not None]
+            outcomes = await self._decide_all(bot, pending) if bot is not None else []
             if outcomes:
                 saved = await self._store.save(outcomes)
                 busy += [o.contact_key for o, ok in zip(outcomes, saved) if not ok]
@@ -100,6 +103,15 @@ class ProcessTurns:
             self._telemetry.processed(time.perf_counter() - started)
         retry_at = self._clock.now() + BUSY_RETRY
         return {**later, **{key: retry_at for key in busy}}
+
+    async def _decide_all(self, bot: Bot, pending: list[PendingTurn]) -> list[TurnOutcome]:
+        # A bot decides in plain Python: a hundred turns would keep the loop for tens of ms.
+        outcomes = []
+        self._slice.restart()
+        for turn in pending:
+            outcomes.append(await self._decide(bot, turn))
+            await self._slice.checkpoint()
+        return outcomes
 
     async def _quiet(self, pending: list[PendingTurn]) -> tuple[list[PendingTurn], dict[str, float]]:
         """The turns whose contact has been quiet for the cool-down, and when the others are due."""

@@ -38,6 +38,7 @@ from application.orders_admin import MoveOrder
 from application.pacing import SendPacer
 from application.alerts import AdminChannel
 from application.bots import BotSource
+from application.cooperation import TimeSlice
 from application.process_turns import BURST_LIMIT_COOLDOWNS, ProcessTurns
 from application.turns import TurnRules
 from application.worker import NoTurnQueue, Signal, TurnScheduler, Worker
@@ -174,6 +175,8 @@ class Core(containers.DeclarativeContainer):
         telemetry=telemetry,
         cooldown_seconds=settings.provided.limits.cooldown_seconds,
     )
+    # How long a batch of turns may keep the event loop from the webhooks at a stretch.
+    time_slice = providers.Factory(TimeSlice)
     process_turns = providers.Singleton(
         ProcessTurns,
         store=storage.conversations,
@@ -186,6 +189,7 @@ class Core(containers.DeclarativeContainer):
         arrivals=arrivals,
         cooldown_seconds=settings.provided.limits.cooldown_seconds,
         on_committed=outbox_ready.provided.set,
+        time_slice=time_slice,
     )
     release = providers.Singleton(
         ReleaseConversation, store=storage.conversations, lock=lock, bots=bots, clock=clock

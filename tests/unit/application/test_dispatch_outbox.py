@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from application.pacing import Pace
-from application.ports.channels import PermanentFailure, RateLimited, TemporaryFailure
+from application.ports.channels import PermanentFailure, RateLimited, SendReceipt, TemporaryFailure
 from domain.contacts import ContactId
+from domain.messages import OutboundMessage
 from faked_gateway import Gateway
 from fakes import OutboxRow
 
@@ -211,3 +213,38 @@ async def test_a_per_recipient_429_slows_only_that_contacts_lane(
 
     assert budi_job.status == "sent", "another contact is not held by one contact's throttling"
     assert ana_job.status == "pending" and ana_job.next_attempt_at - gateway.clock.now() > 55
+
+
+async def test_a_big_batch_of_sends_is_started_a_slice_at_a_time(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    # Started all at once, 40 sends would each take their first step in one loop turn, and a
+    # webhook arriving then would wait for all of them; a slice at a time, it waits for 16.
+    contacts = [new_contact() for _ in range(40)]
+    await gateway.receive(*(gateway.message("halo", contact=c) for c in contacts))
+    gateway.clock.advance(gateway.cooldown)
+    await gateway.run_turns()
+    loop_turn = 0
+    started_on: list[int] = []
+    meta = gateway.senders["meta"]
+    send = meta.send
+
+    async def noting_the_loop_turn(message: OutboundMessage) -> SendReceipt:
+        started_on.append(loop_turn)
+        return await send(message)
+
+    async def count_loop_turns() -> None:
+        nonlocal loop_turn
+        while True:
+            await asyncio.sleep(0)
+            loop_turn += 1
+
+    meta.send = noting_the_loop_turn  # type: ignore[method-assign]
+    counter = asyncio.get_running_loop().create_task(count_loop_turns())
+    try:
+        assert await gateway.dispatch() == 40
+    finally:
+        counter.cancel()
+
+    assert len(meta.sent) == 40
+    assert [started_on.count(turn) for turn in sorted(set(started_on))] == [16, 16, 8]

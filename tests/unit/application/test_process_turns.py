@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 
 import pytest
 from dependency_injector import providers
 
+from application.cooperation import TimeSlice
 from application.operators import ConversationNotFound
 from application.process_turns import BURST_LIMIT_COOLDOWNS
 from application.ports.storage import InboundStatus, OutboxKind, PendingTurn, TurnOutcome
@@ -298,3 +300,53 @@ async def test_media_alone_is_a_turn_and_gets_an_answer(
 
     [answer] = gateway.replies_to(ana)
     assert isinstance(answer.reply, ButtonsReply)  # the welcome menu
+
+
+class _StepClock:
+    """A perf counter that moves 1 ms each time it is read (a decision "takes" about 1 ms)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        self.now += 0.001
+        return self.now
+
+
+async def _loop_turns_during_a_batch(gateway: Gateway, new_contact: Callable[..., ContactId],
+                                     time_slice: TimeSlice) -> int:
+    gateway.container.core.time_slice.override(providers.Object(time_slice))
+    contacts = [new_contact() for _ in range(6)]
+    await gateway.receive(*(gateway.message("halo", contact=c) for c in contacts))
+    gateway.clock.advance(gateway.cooldown)
+    process = await gateway.get("process_turns")
+    turns = 0
+    running = True
+
+    async def count_loop_turns() -> None:
+        nonlocal turns
+        while running:
+            await asyncio.sleep(0)
+            turns += 1
+
+    counter = asyncio.get_running_loop().create_task(count_loop_turns())
+    await asyncio.sleep(0)
+    before = turns
+    assert await process([c.key for c in contacts]) == {}
+    during = turns - before
+    running = False
+    await counter
+    assert all(gateway.db.conversations[c.key][1] == 1 for c in contacts)  # every turn was decided
+    return during
+
+
+async def test_a_long_batch_of_turns_lets_the_event_loop_run_between_decisions(
+    make_gateway: Callable[..., Gateway], new_contact: Callable[..., ContactId]
+) -> None:
+    # Six decisions of ~1 ms with a 2 ms slice: the loop gets a turn after every second one,
+    # three more turns than a batch that never lets go (webhooks wait no longer than a slice).
+    sliced = await _loop_turns_during_a_batch(make_gateway(), new_contact, TimeSlice(0.002, _StepClock()))
+    unsliced = await _loop_turns_during_a_batch(make_gateway(), new_contact, TimeSlice(float("inf"), _StepClock()))
+
+    assert sliced - unsliced == 3
+
