@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import msgspec
 
@@ -85,11 +85,7 @@ class ProcessTurns:
         still inside its cool-down.
         """
         started = time.perf_counter()
-        busy: list[str] = []
-        async with contextlib.AsyncExitStack() as held:
-            keys = sorted(set(contact_keys))
-            taken = await asyncio.gather(*(self._take(held, key, busy) for key in keys))
-            locked = [key for key, ok in zip(keys, taken) if ok]
+        async with _free_ones(self._lock, sorted(set(contact_keys))) as (locked, busy):
             pending, later = await self._quiet(await self._store.pending(locked))
             bot = await self._bots.current() if pending else None
             outcomes = await self._decide_all(bot, pending) if bot is not None else []
@@ -144,16 +140,6 @@ class ProcessTurns:
         kept = tuple(e for e in decision.events if not isinstance(e, LookupRequested))
         return msgspec.structs.replace(answered, events=kept + answered.events)
 
-    async def _take(self, held: contextlib.AsyncExitStack, key: str, busy: list[str]) -> bool:
-        try:
-            # Do not wait: a contact another instance holds is that instance's turn, and it takes
-            # this contact's waiting messages with it; this batch must not stall on it.
-            await held.enter_async_context(self._lock.hold(key, wait=TURN_LOCK_WAIT))
-        except LockTimeout:
-            busy.append(key)
-            return False
-        return True
-
     async def _decide(self, bot: Bot, pending: PendingTurn) -> TurnOutcome:
         now = self._clock.now()
         conversation = _current(bot, pending.conversation, pending.contact_key, now, self._rules.session_ttl)
@@ -175,6 +161,28 @@ class ProcessTurns:
             keep=bot.expire(decided, now) is decided,
             at=now,
         )
+
+
+@contextlib.asynccontextmanager
+async def _free_ones(lock: ContactLock, keys: list[str]) -> AsyncIterator[tuple[list[str], list[str]]]:
+    """Hold the locks of the contacts that are free; yields (held, busy).
+
+    Taken all at once and given back all at once (on Redis: a round trip or two for the whole
+    batch, see ``adapters.redis.client``). Nobody waits for a lock: a contact another instance
+    holds is that instance's turn, and it takes the contact's waiting messages with it.
+    """
+    holds = [lock.hold(key, wait=TURN_LOCK_WAIT) for key in keys]
+    taken = await asyncio.gather(*(hold.__aenter__() for hold in holds), return_exceptions=True)
+    held = [hold for hold, outcome in zip(holds, taken) if not isinstance(outcome, BaseException)]
+    try:
+        for outcome in taken:
+            if isinstance(outcome, BaseException) and not isinstance(outcome, LockTimeout):
+                raise outcome
+        yield ([key for key, outcome in zip(keys, taken) if not isinstance(outcome, BaseException)],
+               [key for key, outcome in zip(keys, taken) if isinstance(outcome, LockTimeout)])
+    finally:
+        # Released however the block ended: what it raised is the block's own (hold() never raises on exit).
+        await asyncio.gather(*(hold.__aexit__(None, None, None) for hold in held))
 
 
 def _current(bot: Bot, stored: Conversation | None, key: str, now: float, ttl: float) -> Conversation:

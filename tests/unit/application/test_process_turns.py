@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 from dependency_injector import providers
@@ -350,3 +351,36 @@ async def test_a_long_batch_of_turns_lets_the_event_loop_run_between_decisions(
 
     assert sliced - unsliced == 3
 
+
+class _ReleasedTogether(FakeContactLock):
+    """Each release waits until every lock of the batch is being released: a batch that gave its
+    locks back one after the other would never get past the first (on Redis, one round trip each)."""
+
+    def __init__(self, batch: int) -> None:
+        super().__init__()
+        self._batch = batch
+        self._releasing = 0
+        self._all_releasing = asyncio.Event()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, contact_key: str, *, wait: float | None = None) -> AsyncIterator[None]:
+        async with super().hold(contact_key, wait=wait):
+            yield
+            self._releasing += 1
+            if self._releasing == self._batch:
+                self._all_releasing.set()
+            await self._all_releasing.wait()
+
+
+async def test_a_batch_gives_all_its_contacts_locks_back_at_once(
+    gateway: Gateway, new_contact: Callable[..., ContactId]
+) -> None:
+    gateway.container.core.lock.override(providers.Object(_ReleasedTogether(batch=5)))
+    contacts = [new_contact() for _ in range(5)]
+    await gateway.receive(*(gateway.message("halo", contact=c) for c in contacts))
+    gateway.clock.advance(gateway.cooldown)
+    process = await gateway.get("process_turns")
+
+    async with asyncio.timeout(2):
+        assert await process([c.key for c in contacts]) == {}
+    assert all(gateway.db.conversations[c.key][1] == 1 for c in contacts)
