@@ -1,6 +1,6 @@
 """CPU per Redis call from redis-py's asyncio client: one key at a time against one MGET, with
-its pure-Python reply parser against hiredis's. The figures behind ``adapters/redis/coalesce.py``
-(concurrent webhooks' checks share one MGET) and the ``redis[hiredis]`` dependency.
+its pure-Python reply parser against hiredis's. The figures behind grouping commands
+(``adapters/redis/client.py``, ``GroupedCommands``) and the ``redis[hiredis]`` dependency.
 
     .venv/bin/python bench/redis_calls.py [--url redis://127.0.0.1:6379/3] [--calls 5000]
 

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-from adapters.redis.coalesce import Coalescer
 
 # Keep the later of the stored and the new arrival: two instances noting at once must not
 # leave the earlier one behind. The key's life is renewed either way.
@@ -32,19 +31,11 @@ class RedisRecentArrivals:
         self._ttl_ms = max(1000, int(ttl_seconds * 1000))
         self._prefix = prefix
         self._note = client.register_script(_NOTE_LATEST)
-        self._notes: Coalescer[tuple[str, float], None] = Coalescer(self._note_all)
 
     async def note(self, contact_key: str, at: float) -> None:
-        """A message of the contact's arrived at ``at``; concurrent webhooks' notes share one
-        round trip."""
-        await self._notes.ask((contact_key, at))
-
-    async def _note_all(self, notes: Sequence[tuple[str, float]]) -> list[None]:
-        async with self._client.pipeline(transaction=False) as pipe:
-            for contact_key, at in notes:
-                await self._note(keys=[self._prefix + contact_key], args=[repr(at), self._ttl_ms], client=pipe)
-            await pipe.execute()
-        return [None] * len(notes)
+        """A message of the contact's arrived at ``at`` (concurrent webhooks' notes share round
+        trips through the client, ``GroupedCommands``)."""
+        await self._note(keys=[self._prefix + contact_key], args=[repr(at), self._ttl_ms])
 
     async def latest(self, contact_keys: Sequence[str]) -> dict[str, float]:
         """The latest arrival noted for each contact that has a live note, in one round trip."""

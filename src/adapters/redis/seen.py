@@ -1,8 +1,7 @@
 """``SeenMessages`` on Redis: one key per provider message id, expiring after a day.
 
-The checks and notes of concurrent webhooks share round trips (``Coalescer``): one ``MGET``
-answers every check asked in the same loop iteration, one pipeline of ``SET … EX`` keeps every
-id recorded by one group commit.
+Concurrent webhooks' checks and notes share round trips through the client itself
+(``adapters.redis.client.GroupedCommands``): those issued while one is on its way go together.
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
-
-from adapters.redis.coalesce import Coalescer
 
 
 class RedisSeenMessages:
@@ -21,28 +18,21 @@ class RedisSeenMessages:
         self._client = client
         self._ttl = max(1, int(ttl_seconds))
         self._prefix = prefix
-        self._checks: Coalescer[str, bool] = Coalescer(self._exist)
-        self._notes: Coalescer[Sequence[str], None] = Coalescer(self._keep)
 
     def _key(self, provider: str, message_id: str) -> str:
         return f"{self._prefix}{provider}:{message_id}"
 
     async def known(self, provider: str, message_id: str) -> bool:
         """True when this provider message id was recorded within the TTL."""
-        return await self._checks.ask(self._key(provider, message_id))
+        return bool(await self._client.exists(self._key(provider, message_id)))
 
     async def remember(self, ids: Sequence[tuple[str, str]]) -> None:
         """Note (provider, message id) pairs as recorded."""
-        if ids:
-            await self._notes.ask([self._key(provider, message_id) for provider, message_id in ids])
-
-    async def _exist(self, keys: Sequence[str]) -> list[bool]:
-        return [value is not None for value in await self._client.mget(list(keys))]
-
-    async def _keep(self, batches: Sequence[Sequence[str]]) -> list[None]:
-        async with self._client.pipeline(transaction=False) as pipe:
-            for keys in batches:
+        keys = [self._key(provider, message_id) for provider, message_id in ids]
+        if len(keys) == 1:  # a webhook's one message: joins whatever group is on its way
+            await self._client.set(keys[0], b"1", ex=self._ttl)
+        elif keys:
+            async with self._client.pipeline(transaction=False) as pipe:
                 for key in keys:
                     pipe.set(key, b"1", ex=self._ttl)
-            await pipe.execute()
-        return [None] * len(batches)
+                await pipe.execute()
