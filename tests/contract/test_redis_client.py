@@ -55,7 +55,7 @@ async def test_fifty_commands_issued_at_once_take_two_round_trips(client: Redis,
     assert await client.mget([f"{prefix}{i}" for i in range(50)]) == [str(i).encode() for i in range(50)]
 
 
-async def test_each_caller_gets_its_own_answer_and_its_own_error(client: Redis) -> None:
+async def test_each_caller_gets_its_own_answer_and_its_own_error(client: Redis, writes: list[object]) -> None:
     prefix = _prefix()
     await client.set(f"{prefix}word", "halo", ex=60)
     await client.set(f"{prefix}count", "41", ex=60)
@@ -70,6 +70,7 @@ async def test_each_caller_gets_its_own_answer_and_its_own_error(client: Redis) 
 
     assert outcomes[0] == b"halo" and outcomes[2] == 42 and outcomes[3] is None
     assert isinstance(outcomes[1], ResponseError) and "not an integer" in str(outcomes[1])
+    assert len(writes) == 4  # the two sets, then the first get alone, then the other three as one group
 
 
 async def test_a_script_the_server_does_not_know_yet_is_loaded_and_run_for_each_caller(client: Redis) -> None:
