@@ -16,6 +16,7 @@ from redis.exceptions import ResponseError
 
 from adapters.redis.client import SendInCallersTask, close_redis, redis_client
 from adapters.redis.locks import RedisContactLock
+from adapters.redis.rate_limit import redis_inbound_rate_limit
 from application.ports.coordination import LockTimeout
 
 
@@ -113,3 +114,16 @@ async def test_a_batch_of_redis_locks_is_taken_and_given_back_in_two_round_trips
     assert taking == 2 and len(writes) - before_release == 2
     async with locks.hold(keys[7], wait=0):  # and each really was given back
         pass
+
+
+async def test_the_rate_limits_of_concurrent_webhooks_go_together(client: Redis, writes: list[object]) -> None:
+    limit = redis_inbound_rate_limit(client, 2, prefix=_prefix())
+    contacts = [f"whatsapp:+62812{i:07d}" for i in range(40)]
+    await limit.allow(contacts[0])  # the script is loaded: the writes below are the checks
+    counted = len(writes)
+
+    allowed = await asyncio.gather(*(limit.allow(contact) for contact in contacts))
+
+    assert len(writes) - counted == 2  # 235 through limits' own client (each check, each new connection)
+    assert allowed == [True] * 40
+    assert await limit.allow(contacts[0]) is False  # its third this minute: still counted in Redis
