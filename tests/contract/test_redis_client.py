@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from limits.aio.storage.redis.redispy import RedispyBridge
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
@@ -127,3 +128,16 @@ async def test_the_rate_limits_of_concurrent_webhooks_go_together(client: Redis,
     assert len(writes) - counted == 2  # 235 through limits' own client (each check, each new connection)
     assert allowed == [True] * 40
     assert await limit.allow(contacts[0]) is False  # its third this minute: still counted in Redis
+
+
+async def test_a_limits_that_keeps_its_own_client_still_counts(
+    client: Redis, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    own = Redis(connection_pool=client.connection_pool)
+    monkeypatch.setattr(RedispyBridge, "get_connection", lambda self, readonly=False: own)
+
+    limit = redis_inbound_rate_limit(client, 1, prefix=_prefix())
+
+    assert "one by one" in caplog.text
+    assert await limit.allow("whatsapp:+628120000001") is True
+    assert await limit.allow("whatsapp:+628120000001") is False

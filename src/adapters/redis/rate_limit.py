@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from limits.aio.storage import RedisStorage
 from redis.asyncio import Redis
 
 from adapters.rate_limit import LimitsInboundRateLimit
+
+log = logging.getLogger(__name__)
 
 
 def redis_inbound_rate_limit(client: Redis, per_minute: int, *,
@@ -29,9 +33,10 @@ def redis_inbound_rate_limit(client: Redis, per_minute: int, *,
 
 def _speak_through(storage: RedisStorage, client: Redis) -> None:
     # limits' redis-py bridge reads its client from ``storage`` on each call and binds its Lua
-    # scripts to it when they are registered (limits 5.x, ``RedispyBridge.use_basic``).
+    # scripts to it when they are registered (limits 4.2-5.x, ``RedispyBridge.use_basic``). A
+    # limits that works otherwise keeps its own client: the same counts, one round trip each.
     bridge = storage.bridge
     bridge.storage = client  # type: ignore[attr-defined]
     bridge.register_scripts()
     if bridge.get_connection() is not client:  # type: ignore[attr-defined]
-        raise RuntimeError("limits' Redis bridge no longer takes its client from .storage")
+        log.warning("limits' Redis bridge keeps a client of its own: rate-limit checks go one by one")
