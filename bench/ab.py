@@ -141,6 +141,10 @@ def main() -> None:
         sys.exit("--rounds: 1 to 20")
 
     extra = {name: shlex.split(options) for name, _, options in (a.partition("=") for a in args.args)}
+    names = [variant.partition("=")[0] for variant in args.variant]
+    if len(set(names)) != len(names) or not extra.keys() <= set(names):
+        # A typo here would compare two identical runs under two names.
+        sys.exit(f"--variant names must differ and --args must name one of them: {names}, {sorted(extra)}")
     results: dict[str, list[dict[str, float]]] = {}
     with _sources(args.variant) as sources:
         for round_no in range(1, args.rounds + 1):
