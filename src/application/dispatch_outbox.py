@@ -86,6 +86,11 @@ class DispatchOutbox:
         self._batch_size = batch_size
         self._rng = rng or random.Random()
 
+    @property
+    def batch_size(self) -> int:
+        """The most jobs one call claims."""
+        return self._batch_size
+
     async def __call__(self) -> int:
         """Send one batch of due jobs; returns how many were attempted."""
         items = await self._outbox.claim(self._clock.now(), self._batch_size)

@@ -63,6 +63,11 @@ class TurnScheduler:
         self._heap: list[tuple[float, str]] = []
         self._wake = asyncio.Event()
 
+    @property
+    def batch_size(self) -> int:
+        """The most contacts one batch takes."""
+        return self._batch_size
+
     def due(self, contact_key: str, at: float) -> None:
         """Schedule the contact's turn; an earlier schedule already in place wins."""
         if contact_key in self._due and self._due[contact_key] <= at:
@@ -163,7 +168,10 @@ class Worker:
                 # Linger a moment so that the next batch is a batch: per-transaction costs
                 # dominate when turns trickle in one by one, and a loop that starts the next
                 # batch at once takes every spare cycle from the webhooks (bench/README.md).
-                await asyncio.sleep(self._linger)
+                # A full batch means more are waiting: they are a batch already, and lingering
+                # would only let the backlog grow.
+                if len(keys) < self._scheduler.batch_size:
+                    await asyncio.sleep(self._linger)
             else:
                 await self._scheduler.wait(wait if wait is not None else self._sweep_every)
 
@@ -175,7 +183,8 @@ class Worker:
         while True:
             sent = await self._guard(self._dispatch())
             if sent:
-                await asyncio.sleep(self._linger)
+                if sent < self._dispatch.batch_size:  # a full batch: more are waiting
+                    await asyncio.sleep(self._linger)
             else:
                 await self._outbox_ready.wait(self._poll_every)
 

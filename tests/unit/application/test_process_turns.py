@@ -384,3 +384,48 @@ async def test_a_batch_gives_all_its_contacts_locks_back_at_once(
     async with asyncio.timeout(2):
         assert await process([c.key for c in contacts]) == {}
     assert all(gateway.db.conversations[c.key][1] == 1 for c in contacts)
+
+
+class _SetClock:
+    """A perf counter that only moves when the test moves it."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def _share_of_a_busy_loop(time_slice: TimeSlice, clock: _SetClock) -> float:
+    # Forty items of 1 ms each, while every other turn of the loop takes 10 ms (a flood of
+    # webhooks); the share of the time that went to the items.
+    running = True
+
+    async def flood() -> None:
+        while running:
+            clock.now += 0.010
+            await asyncio.sleep(0)
+
+    flooding = asyncio.get_running_loop().create_task(flood())
+    await asyncio.sleep(0)
+    started = clock.now
+    time_slice.restart()
+    for _ in range(40):
+        clock.now += 0.001
+        await time_slice.checkpoint()
+    share = 0.040 / (clock.now - started)
+    running = False
+    await flooding
+    return share
+
+
+async def test_a_batch_kept_waiting_by_a_busy_loop_still_gets_about_half_of_it() -> None:
+    # Fixed 2 ms slices would leave a batch one sixth of a loop that is busy for 10 ms at each
+    # turn, and the answers would fall ever further behind the webhooks. A slice as long as
+    # the last wait (up to 20 ms) shares the loop instead.
+    clock = _SetClock()
+    shared = await _share_of_a_busy_loop(TimeSlice(0.002, clock), clock)
+    fixed = await _share_of_a_busy_loop(TimeSlice(0.002, clock, longest=0.002), clock)
+
+    assert fixed == pytest.approx(1 / 6, abs=0.01)
+    assert shared > 0.45

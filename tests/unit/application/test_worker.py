@@ -166,3 +166,35 @@ async def test_a_waiting_scheduler_is_woken_without_a_task_of_its_own() -> None:
         scheduler.due("whatsapp:+6281200000001", 0.0)
         await waiting
     assert started == []
+
+
+async def test_a_full_batch_of_turns_is_followed_by_the_next_without_lingering(
+    make_gateway: Callable[..., Gateway], new_contact: Callable[..., ContactId]
+) -> None:
+    # The linger lets turns that trickle in gather into a batch; behind a full batch more are
+    # waiting already, and lingering would only let the backlog grow (bench/README.md).
+    gateway = make_gateway({"CHATGATE_COOLDOWN_MS": "0"})
+    core = gateway.container.core
+    core.scheduler.override(providers.Singleton(TurnScheduler, core.clock, batch_size=2))
+    core.worker.add_kwargs(linger=3600.0)
+    contacts = [new_contact() for _ in range(5)]
+    await gateway.receive(*(gateway.message("halo", contact=c) for c in contacts))
+
+    async with running(gateway):
+        await eventually(lambda: len(gateway.db.conversations) == 5)  # batches of 2, 2 and 1
+
+    assert all(row.status is InboundStatus.PROCESSED for row in gateway.db.inbound.values())
+
+
+async def test_a_full_batch_of_sends_is_followed_by_the_next_without_lingering(
+    make_gateway: Callable[..., Gateway], new_contact: Callable[..., ContactId]
+) -> None:
+    gateway = make_gateway({"CHATGATE_COOLDOWN_MS": "0"})
+    core = gateway.container.core
+    core.dispatch.add_kwargs(batch_size=2)
+    core.worker.add_kwargs(linger=3600.0)
+    await gateway.receive(*(gateway.message("halo", contact=new_contact()) for _ in range(5)))
+    await gateway.run_turns()  # five replies wait in the outbox
+
+    async with running(gateway):
+        await eventually(sent(gateway, 5))  # claims of 2, 2 and 1
