@@ -32,7 +32,8 @@ import time
 from array import array
 
 import msgspec
-from aiohttp import web
+
+import lean_http
 
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.Encoder().encode
@@ -42,7 +43,7 @@ class Recorder:
     """What the fake API saw: one entry per outbound message, plus counters."""
 
     def __init__(self, token: str | None, delay: float) -> None:
-        self.token = f"Bearer {token}" if token else None
+        self.token = f"Bearer {token}".encode() if token else None
         self.delay = delay
         self.ids = itertools.count(1)
         self.reset()
@@ -82,81 +83,78 @@ def _text_of(body: dict) -> str:
     return str(part.get("caption", "") or kind)
 
 
-def build_app(rec: Recorder) -> web.Application:
-    async def messages(request: web.Request) -> web.Response:
+_JSON = b"application/json"
+_INVALID_TOKEN = b'{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}'
+_INVALID_JSON = b'{"error":{"message":"Invalid JSON","type":"OAuthException","code":100}}'
+
+
+def _phone_number_id(path: bytes) -> str | None:
+    # /{pnid}/messages, or /{version}/{pnid}/messages when META_API_BASE carries a version
+    parts = path.strip(b"/").split(b"/")
+    if parts[-1:] == [b"messages"] and len(parts) in (2, 3):
+        return parts[-2].decode("latin-1")
+    return None
+
+
+def handler(rec: Recorder) -> lean_http.Handler:
+    """The fake API's routes, as one function of the request (no framework: bench/lean_http.py)."""
+
+    def message(pnid: str, headers: dict[bytes, bytes], raw: bytes) -> tuple[int, bytes, bytes]:
         now = time.monotonic()
-        raw = await request.read()
-        pnid = request.match_info["pnid"]
         rec.phone_ids[pnid] = rec.phone_ids.get(pnid, 0) + 1
-        if rec.token is not None and request.headers.get("Authorization") != rec.token:
+        if rec.token is not None and headers.get(b"authorization") != rec.token:
             rec.bad_auth += 1
-            return web.Response(
-                status=401,
-                body=b'{"error":{"message":"Invalid OAuth access token.","type":"OAuthException","code":190}}',
-                content_type="application/json",
-            )
+            return 401, _JSON, _INVALID_TOKEN
         try:
             body = _decode(raw)
             if not isinstance(body, dict):
                 raise ValueError("not an object")
         except (msgspec.DecodeError, ValueError):
             rec.bad_body += 1
-            return web.Response(
-                status=400,
-                body=b'{"error":{"message":"Invalid JSON","type":"OAuthException","code":100}}',
-                content_type="application/json",
-            )
+            return 400, _JSON, _INVALID_JSON
         if "status" in body and "to" not in body:  # mark read / typing indicator
             rec.other += 1
-            return web.Response(body=b'{"success":true}', content_type="application/json")
+            return 200, _JSON, b'{"success":true}'
         to = str(body.get("to") or body.get("recipient") or "")
         rec.t.append(now)
         rec.to.append(rec.names.setdefault(to, len(rec.names)))
         text = _text_of(body)
         rec.text.append(rec.texts.setdefault(text, len(rec.texts)))
-        if rec.delay:
-            await asyncio.sleep(rec.delay)
         wamid = f"wamid.FAKE{next(rec.ids):012d}"
         out = {
             "messaging_product": "whatsapp",
             "contacts": [{"input": to, "wa_id": to.lstrip("+")}],
             "messages": [{"id": wamid}],
         }
-        return web.Response(body=_encode(out), content_type="application/json")
+        return 200, _JSON, _encode(out)
 
-    async def count(_: web.Request) -> web.Response:
-        return web.Response(body=_encode(rec.counters()), content_type="application/json")
-
-    async def records(_: web.Request) -> web.Response:
+    def records() -> bytes:
         names, texts = list(rec.names), list(rec.texts)
-        out = {
+        return _encode({
             "t": rec.t.tolist(),
             "to": [names[i] for i in rec.to],
             "text": [texts[i] for i in rec.text],
             **rec.counters(),
-        }
-        return web.Response(body=_encode(out), content_type="application/json")
+        })
 
-    async def reset(_: web.Request) -> web.Response:
-        rec.reset()
-        return web.Response(body=b"{}", content_type="application/json")
+    def handle(method: bytes, path: bytes, headers: dict[bytes, bytes], body: bytes) -> tuple[int, bytes, bytes]:
+        if method == b"POST" and (pnid := _phone_number_id(path)) is not None:
+            return message(pnid, headers, body)
+        if method == b"GET" and path == b"/_bench/count":
+            return 200, _JSON, _encode(rec.counters())
+        if method == b"GET" and path == b"/_bench/records":
+            return 200, _JSON, records()
+        if method == b"POST" and path == b"/_bench/reset":
+            rec.reset()
+            return 200, _JSON, b"{}"
+        return 404, _JSON, b'{"error":"not found"}'
 
-    app = web.Application(client_max_size=4 * 1024 * 1024)
-    app.router.add_get("/_bench/count", count)
-    app.router.add_get("/_bench/records", records)
-    app.router.add_post("/_bench/reset", reset)
-    app.router.add_post("/{pnid}/messages", messages)
-    # META_API_BASE may carry a version path (".../v21.0"): accept it too.
-    app.router.add_post("/{version}/{pnid}/messages", messages)
-    return app
+    return handle
 
 
 async def serve(host: str, port: int, rec: Recorder) -> None:
-    runner = web.AppRunner(build_app(rec), access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port, backlog=4096, reuse_address=True)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    server = await lean_http.serve(handler(rec), host, port, delay=rec.delay)
+    bound = server.sockets[0].getsockname()[1]
     gc.collect()
     gc.freeze()
     print(f"READY {bound}", flush=True)
@@ -165,7 +163,7 @@ async def serve(host: str, port: int, rec: Recorder) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
-    await runner.cleanup()
+    server.close()
 
 
 def main(argv: list[str] | None = None) -> int:
