@@ -7,8 +7,8 @@ These two classes do only what the benchmark needs — keep-alive connections, C
 bodies, no chunking, no redirects, no TLS — for half of aiohttp's CPU per request or less.
 Chatgate's own sends stay on aiohttp: this is the benchmark's instrument, not the product.
 
-- ``Pool``: a client with at most ``limit`` keep-alive connections in all (as aiohttp's
-  ``TCPConnector(limit=…)``); a request waits for a free connection, then for its response.
+- ``Pool``: a client of one server with at most ``limit`` keep-alive connections; a request
+  waits for a free connection, then for its response.
 - ``serve``: a server that hands each complete request to a plain function and writes its
   answer back, in order, on the same connection.
 """
@@ -65,20 +65,25 @@ class _ClientConnection(asyncio.Protocol):
 
 
 class Pool:
-    """Keep-alive connections to one or more loopback servers, at most ``limit`` in all."""
+    """Keep-alive connections to one loopback server, at most ``limit`` of them.
 
-    def __init__(self, limit: int, timeout: float) -> None:
+    One pool per server, so that a connection given back always suits the request it wakes.
+    """
+
+    def __init__(self, host: str, port: int, *, limit: int, timeout: float) -> None:
+        self._host = host
+        self._port = port
         self._limit = limit
         self._timeout = timeout
-        self._idle: dict[tuple[str, int], list[_ClientConnection]] = collections.defaultdict(list)
+        self._idle: list[_ClientConnection] = []
         self._count = 0
         self._waiting: collections.deque[asyncio.Future[None]] = collections.deque()
 
-    async def post(self, host: str, port: int, head: bytes, body: bytes) -> int:
+    async def post(self, head: bytes, body: bytes) -> int:
         """POST ``body`` with the request line and headers ``head`` (no Content-Length: added
         here, no blank line); the response's status code."""
         async with asyncio.timeout(self._timeout):
-            conn = await self._connection(host, port)
+            conn = await self._connection()
             try:
                 answer = conn.answer = asyncio.get_running_loop().create_future()
                 assert conn.transport is not None
@@ -87,28 +92,27 @@ class Pool:
             except BaseException:
                 self._discard(conn)
                 raise
-        self._release(host, port, conn)
+        if conn.open:
+            self._idle.append(conn)
+        self._wake_one()
         return status
 
-    async def close(self) -> None:
-        for conns in self._idle.values():
-            for conn in conns:
-                if conn.transport is not None:
-                    conn.transport.close()
+    def close(self) -> None:
+        for conn in self._idle:
+            self._discard(conn)
         self._idle.clear()
 
-    async def _connection(self, host: str, port: int) -> _ClientConnection:
-        idle = self._idle[(host, port)]
+    async def _connection(self) -> _ClientConnection:
         while True:
-            while idle:
-                conn = idle.pop()
+            while self._idle:
+                conn = self._idle.pop()
                 if conn.open:
                     return conn
             if self._count < self._limit:
                 self._count += 1
                 try:
                     _, conn = await asyncio.get_running_loop().create_connection(
-                        lambda: _ClientConnection(self), host, port)
+                        lambda: _ClientConnection(self), self._host, self._port)
                 except BaseException:
                     self._count -= 1
                     self._wake_one()
@@ -122,11 +126,6 @@ class Pool:
                 if waiter.done() and not waiter.cancelled():
                     self._wake_one()  # pass on the wake-up this request will not use
                 raise
-
-    def _release(self, host: str, port: int, conn: _ClientConnection) -> None:
-        if conn.open:
-            self._idle[(host, port)].append(conn)
-        self._wake_one()
 
     def _discard(self, conn: _ClientConnection) -> None:
         # A request cut short leaves its connection mid-answer: it cannot carry another.

@@ -75,7 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     load = p.add_argument_group("load")
     load.add_argument("--mode", choices=("closed", "open"), default="closed")
     load.add_argument("--concurrency", type=int, default=64,
-                      help="closed: workers; both modes: keep-alive connections (default 64)")
+                      help="closed: workers; both modes: keep-alive connections, shared out over the instances (default 64)")
     load.add_argument("--rate", type=float, default=1000.0, help="open: offered msgs/s (default 1000)")
     load.add_argument("--duration", type=float, default=20.0, help="measured seconds (default 20)")
     load.add_argument("--warmup", type=float, default=2.0,
@@ -430,23 +430,27 @@ class Load:
         self.args = args
         self.msgs = msgs
         self.run = Run()
-        self.pool: lean_http.Pool | None = None
         self.outstanding = 0
-        # Each target's request line and fixed headers, as Meta sends them; the signature
-        # and the length are added per webhook.
-        self.targets: list[tuple[str, int, bytes]] = []
+        # One pool per instance (the connections shared out evenly, as the webhooks are), with
+        # its request line and fixed headers as Meta sends them; signature and length per webhook.
+        self.targets: list[tuple[lean_http.Pool, bytes]] = []
+        limit = math.ceil(args.concurrency / len(urls))
         for u in map(yarl.URL, urls):
             assert u.host is not None and u.port is not None
             head = (f"POST {u.raw_path_qs} HTTP/1.1\r\nHost: {u.host}:{u.port}\r\n"
                     "User-Agent: facebookexternalua\r\nAccept: */*\r\nContent-Type: application/json\r\n"
                     "X-Hub-Signature-256: ")
-            self.targets.append((u.host, u.port, head.encode()))
+            pool = lean_http.Pool(u.host, u.port, limit=limit, timeout=args.timeout)
+            self.targets.append((pool, head.encode()))
+
+    def close(self) -> None:
+        for pool, _ in self.targets:
+            pool.close()
 
     async def post(self, seq: int, body: bytes, sig: str) -> int:
-        assert self.pool is not None
-        host, port, head = self.targets[seq % len(self.targets)]
+        pool, head = self.targets[seq % len(self.targets)]
         try:
-            return await self.pool.post(host, port, b"%s%s\r\n" % (head, sig.encode()), body)
+            return await pool.post(b"%s%s\r\n" % (head, sig.encode()), body)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - every failure is a counted error
@@ -553,14 +557,12 @@ async def drive(args: argparse.Namespace, urls: list[str], graph_base: str,
     run = load.run
     # The webhooks go through bench/lean_http.py (half of aiohttp's CPU per request: the
     # generator shares the machine with what it measures); the few control calls stay on aiohttp.
-    pool = lean_http.Pool(limit=args.concurrency, timeout=args.timeout)
     async with aiohttp.ClientSession(timeout=timeout) as ctl:
         async with ctl.post(f"{graph_base}/_bench/reset") as resp:
             await resp.read()
         await asyncio.sleep(1.1)  # one RSS sample before the load
         gc.collect()
         gc.freeze()  # what exists now (modules, sessions) is never scanned again: short GC pauses
-        load.pool = pool
         run.t_start = time.monotonic() + 0.005
         run.t_measure = run.t_start + args.warmup
         run.t_end = run.t_measure + args.duration
@@ -577,7 +579,7 @@ async def drive(args: argparse.Namespace, urls: list[str], graph_base: str,
         ok_total = sum(1 for s in run.status if 200 <= s < 300)
         records = await drain(ctl, graph_base, ok_total, args.drain, args.quiet)
         sampler.sample()
-        await pool.close()
+        load.close()
     sampler_task.cancel()
     return {"run": run, "records": records, "sampler": sampler, "msgs": msgs}
 

@@ -42,8 +42,8 @@ class TimeSlice:
 
     async def checkpoint(self) -> None:
         """Let whatever waits in the loop run, if this slice has lasted long enough."""
-        if self._clock() - self._since >= self._length:
-            left = self._clock()
+        left = self._clock()
+        if left - self._since >= self._length:
             await asyncio.sleep(0)
             self._since = self._clock()
             # As long again as the others just had, so that a busy loop is shared, not taken.

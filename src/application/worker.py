@@ -182,11 +182,10 @@ class Worker:
     async def _dispatch_loop(self) -> None:
         while True:
             sent = await self._guard(self._dispatch())
-            if sent:
-                if sent < self._dispatch.batch_size:  # a full batch: more are waiting
-                    await asyncio.sleep(self._linger)
-            else:
+            if not sent:
                 await self._outbox_ready.wait(self._poll_every)
+            elif sent < self._dispatch.batch_size:  # after a full batch more are waiting: no linger
+                await asyncio.sleep(self._linger)
 
     async def _sweep(self) -> None:
         now = self._clock.now()
