@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+import asyncpg
 import msgspec
 import pytest
 from sqlalchemy import select, text
@@ -32,7 +33,7 @@ from sqlalchemy.pool import NullPool
 from adapters.sql.codec import decode_event
 from adapters.sql.conversations import SqlConversationStore
 from adapters.sql.directory import SqlContactDirectory
-from adapters.sql.database import AsyncDriverDatabase, Database, open_database
+from adapters.sql.database import AsyncDriverDatabase, Database, open_database, postgres_database
 from adapters.sql.leads import SqlLeadQuery
 from adapters.sql.message_log import SqlMessageLog
 from adapters.sql.migrate import alembic_config
@@ -168,8 +169,17 @@ def _sql_stores(backend: str, db: Database) -> Stores:
 
 
 def _private_engine(url: str, schema: str, **options: Any) -> AsyncEngine:
-    # The pool settings of adapters.sql.database.open_database, in a schema of our own.
-    return create_async_engine(url, connect_args={"server_settings": {"search_path": schema}}, **options)
+    return create_async_engine(url, connect_args=_in_schema(schema), **options)
+
+
+def _private_database(url: str, schema: str, **options: Any) -> AsyncDriverDatabase:
+    # adapters.sql.database.open_database's database (the engine and the native pool), in a
+    # schema of our own.
+    return postgres_database(url, connect_args=_in_schema(schema), **options)
+
+
+def _in_schema(schema: str) -> dict[str, Any]:
+    return {"server_settings": {"search_path": schema}}
 
 
 async def _create_schema(url: str, schema: str) -> None:
@@ -226,12 +236,10 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[Stores]:
         db: Database = open_database(request.getfixturevalue("sqlite_url"))
     else:
         url = request.getfixturevalue("postgres_url")
-        engine = _private_engine(url, request.getfixturevalue("postgres_schema"),
-                                 pool_size=10, max_overflow=10, pool_pre_ping=True)
-        async with engine.begin() as conn:  # our own schema: no one else's rows
+        db = _private_database(url, request.getfixturevalue("postgres_schema"), pool_pre_ping=True)
+        async with db.engine.begin() as conn:  # our own schema: no one else's rows
             names = ", ".join(f'"{table.name}"' for table in metadata.sorted_tables)
             await conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
-        db = AsyncDriverDatabase(engine)
     try:
         yield _sql_stores(request.param, db)
     finally:
@@ -904,7 +912,7 @@ async def test_a_deferred_job_waits_its_time_and_its_attempt_is_not_counted(stor
 @pytest.mark.postgres
 async def test_a_deadlock_victim_is_run_again_and_other_errors_are_not(postgres_url: str, postgres_schema: str) -> None:
     # The errors are PostgreSQL's own, raised by the server with their SQLSTATE.
-    db = AsyncDriverDatabase(_private_engine(postgres_url, postgres_schema, poolclass=NullPool))
+    db = _private_database(postgres_url, postgres_schema, poolclass=NullPool)
     table = f"retry_{uuid.uuid4().hex[:8]}"
     attempts: list[int] = []
 
@@ -936,9 +944,9 @@ async def test_a_deadlock_victim_is_run_again_and_other_errors_are_not(postgres_
 async def test_a_statement_chosen_as_a_deadlock_victim_in_autocommit_is_run_again(
     postgres_url: str, postgres_schema: str
 ) -> None:
-    # The webhook's record is one statement in autocommit: a deadlock there must not reach
-    # the provider as a 500 either.
-    db = AsyncDriverDatabase(_private_engine(postgres_url, postgres_schema, poolclass=NullPool))
+    # A send's retries and dead letters are statements in autocommit: a deadlock there must
+    # not end the dispatcher's batch either.
+    db = _private_database(postgres_url, postgres_schema, poolclass=NullPool)
     table = f"retry_{uuid.uuid4().hex[:8]}"
     attempts: list[int] = []
 
@@ -955,4 +963,49 @@ async def test_a_statement_chosen_as_a_deadlock_victim_in_autocommit_is_run_agai
         assert await db.read(lambda conn: conn.execute(text(f'SELECT count(*) FROM "{table}"')).scalar_one()) == 1
     finally:
         await db.write(lambda conn: conn.execute(text(f'DROP TABLE IF EXISTS "{table}"')))
+        await db.dispose()
+
+
+@pytest.mark.postgres
+async def test_the_native_pool_runs_a_deadlock_victim_again_and_other_errors_once(
+    postgres_url: str, postgres_schema: str
+) -> None:
+    # The hot units of work (a webhook's record, a turn, a send) run on asyncpg's own pool:
+    # PostgreSQL's own errors, raised with their SQLSTATE, are retried there as elsewhere.
+    db = _private_database(postgres_url, postgres_schema, poolclass=NullPool)
+    assert db.native is not None
+    table = f"retry_{uuid.uuid4().hex[:8]}"
+    attempts: list[int] = []
+
+    async def insert_then_victim_once(conn: Any) -> int:
+        attempts.append(1)
+        await conn.execute(f'INSERT INTO "{table}" VALUES (1)')
+        if len(attempts) == 1:
+            await conn.execute("DO $$ BEGIN RAISE EXCEPTION 'chosen as the victim' USING ERRCODE = '40P01'; END $$")
+        return len(attempts)
+
+    async def duplicate(conn: Any) -> None:
+        attempts.append(1)
+        await conn.execute("DO $$ BEGIN RAISE EXCEPTION 'not a deadlock' USING ERRCODE = '23505'; END $$")
+
+    async def count(conn: Any) -> int:
+        return int(await conn.fetchval(f'SELECT count(*) FROM "{table}"'))
+
+    try:
+        # The native pool connects as the engine does (here: into this session's schema).
+        assert await db.native.atomic(lambda conn: conn.fetchval("SHOW search_path")) == postgres_schema
+        await db.native.atomic(lambda conn: conn.execute(f'CREATE TABLE "{table}" (n integer)'))
+        # In a transaction the victim's insert is rolled back with it: one row after two tries.
+        assert await db.native.transaction(insert_then_victim_once) == 2
+        assert await db.native.atomic(count) == 1
+        # Each statement on its own: the first try's insert had committed by itself.
+        attempts.clear()
+        assert await db.native.atomic(insert_then_victim_once) == 2
+        assert await db.native.atomic(count) == 3
+        attempts.clear()
+        with pytest.raises(asyncpg.UniqueViolationError):
+            await db.native.atomic(duplicate)
+        assert attempts == [1]
+    finally:
+        await db.native.atomic(lambda conn: conn.execute(f'DROP TABLE IF EXISTS "{table}"'))
         await db.dispose()

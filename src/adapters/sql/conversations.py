@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import and_, bindparam, delete, select, text, update
 from sqlalchemy import Connection
-from sqlalchemy.sql import Insert
+from sqlalchemy.sql import Executable, Insert
 
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
 from adapters.sql.engine import BatchInsert, batch_insert, upsert
+from adapters.sql.native import NativeConnection, for_asyncpg
 from adapters.sql.outbox import OUTBOX_COLUMNS, outbox_row
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
 from application.ports.storage import InboundStatus, PendingTurn, StoredInbound, TurnOutcome
@@ -21,6 +23,8 @@ from domain.flows import OrderPlaced
 from domain.lead_form import FIELDS
 from domain.orders import Order
 
+#: One execution's parameters, or an executemany's rows.
+Parameters = Mapping[str, Any] | list[dict[str, Any]]
 
 class SqlConversationStore:
     """The ``ConversationStore`` port on SQLAlchemy."""
@@ -32,6 +36,8 @@ class SqlConversationStore:
         """Each contact's conversation and waiting messages (contacts with none are left out)."""
         if not contact_keys:
             return []
+        if self._db.native is not None:
+            return await self._db.native.atomic(lambda conn: _pending_natively(conn, contact_keys))
         return await self._db.read(lambda conn: self._pending(conn, contact_keys))
 
     def _pending(self, conn: Connection, contact_keys: Sequence[str]) -> list[PendingTurn]:
@@ -40,17 +46,13 @@ class SqlConversationStore:
         # the two reads would leave this one its messages as still waiting, yet its new
         # version, and the save would pass the version check: those messages answered twice.
         # This way a turn committed in between makes the version stale, and the save says so.
-        stored = self._conversations(conn, contact_keys)
-        waiting = self._waiting(conn, contact_keys)
-        return [
-            PendingTurn(contact_key=key, conversation=stored.get(key, (None, 0))[0],
-                        version=stored.get(key, (None, 0))[1], inbound=tuple(items))
-            for key, items in waiting.items()
-        ]
+        keys = {"keys": list(contact_keys)}
+        stored = _stored(conn.execute(_CONVERSATIONS, keys))
+        return _pending_turns(stored, conn.execute(_WAITING, keys))
 
     async def get(self, contact_key: str) -> tuple[Conversation | None, int]:
         """One conversation and its version (0 when there is none)."""
-        found = await self._db.read(lambda conn: self._conversations(conn, [contact_key]))
+        found = await self._db.read(lambda conn: _stored(conn.execute(_CONVERSATIONS, {"keys": [contact_key]})))
         return found.get(contact_key, (None, 0))
 
     async def orders(self, contact_key: str) -> list[tuple[str, Order]]:
@@ -69,33 +71,15 @@ class SqlConversationStore:
 
     async def save(self, outcomes: Sequence[TurnOutcome]) -> list[bool]:
         """Save each outcome in one transaction; False for one whose conversation went stale."""
+        if self._db.native is not None:
+            return await self._db.native.transaction(lambda conn: _save_natively(conn, outcomes))
         return await self._db.write(lambda conn: self._save(conn, outcomes))
 
     def _save(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
         saved = self._save_conversations(conn, outcomes)
-        kept = [o for o, ok in zip(outcomes, saved) if ok]
-        self._consume(conn, kept)
-        self._enqueue(conn, kept)
-        self._record_events(conn, kept)
-        self._record_orders(conn, kept)
-        self._upsert_leads(conn, kept)
+        for statement, parameters in _effects(self._db.dialect, [o for o, ok in zip(outcomes, saved) if ok]):
+            conn.execute(statement, parameters)
         return saved
-
-    def _waiting(self, conn: Connection, keys: Sequence[str]) -> dict[str, list[StoredInbound]]:
-        waiting: dict[str, list[StoredInbound]] = defaultdict(list)
-        for row in conn.execute(_WAITING, {"keys": list(keys)}):
-            waiting[row.contact_key].append(
-                StoredInbound(id=row.id, message=decode_inbound(row.payload), arrived_at=row.arrived_at)
-            )
-        return waiting
-
-    def _conversations(self, conn: Connection, keys: Sequence[str]) -> dict[str, tuple[Conversation, int]]:
-        if not keys:
-            return {}
-        return {
-            row.contact_key: (decode_conversation(row.state), row.version)
-            for row in conn.execute(_CONVERSATIONS, {"keys": list(keys)})
-        }
 
     def _save_conversations(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
         created = self._insert_new(conn, [o for o in outcomes if o.expected_version == 0])
@@ -112,8 +96,6 @@ class SqlConversationStore:
         if not outcomes:
             return set()
         rows = [_update_row(o) for o in outcomes]
-        if conn.dialect.name == "postgresql":
-            return _update_from_values(conn, rows)
         if conn.dialect.supports_sane_multi_rowcount:
             result = conn.execute(_UPDATE_ONE, rows)
             if result.rowcount == len(rows):
@@ -136,44 +118,87 @@ class SqlConversationStore:
         now = {row.contact_key: (row.version, row.state) for row in conn.execute(query)}
         return {str(row["k"]) for row in rows if now.get(row["k"]) == (row["new"], row["s"])}
 
-    def _consume(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
-        ids = [i for o in outcomes for i in o.consumed]
-        if ids:
-            conn.execute(_CONSUME, {"ids": ids})
-
-    def _enqueue(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
-        rows = [outbox_row(item, o.at) for o in outcomes for item in o.outbound]
-        if rows:
-            _enqueue(self._db.dialect).execute(conn, rows)
-
-    def _record_orders(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
-        rows = [
-            {"number": e.number, "contact_key": o.contact_key, "state": e.order.state.value,
-             "payload": encode(e.order), "created_at": o.at, "updated_at": o.at}
-            for o in outcomes for e in o.events if isinstance(e, OrderPlaced) and e.number
-        ]
-        if rows:
-            statement = upsert(self._db.dialect, orders).on_conflict_do_nothing(index_elements=["number"])
-            conn.execute(statement, rows)
-
     def orders_of(self, conn: Connection, contact_key: str) -> list[tuple[str, Order]]:
         """A contact's orders, newest first."""
         query = (select(orders.c.number, orders.c.payload).where(orders.c.contact_key == contact_key)
                  .order_by(orders.c.id.desc()))
         return [(row.number, decode_order(row.payload)) for row in conn.execute(query)]
 
-    def _record_events(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
-        rows = [
-            {"kind": event_kind(e), "contact_key": o.contact_key, "payload": encode(e), "created_at": o.at}
-            for o in outcomes for e in o.events
-        ]
-        if rows:
-            _record_events(self._db.dialect).execute(conn, rows)
 
-    def _upsert_leads(self, conn: Connection, outcomes: list[TurnOutcome]) -> None:
-        rows = [_lead_row(o) for o in outcomes if o.conversation.lead is not None]
+async def _pending_natively(conn: NativeConnection, contact_keys: Sequence[str]) -> list[PendingTurn]:
+    # PostgreSQL, in this order for the reason given in SqlConversationStore._pending.
+    keys = {"keys": list(contact_keys)}
+    stored = _stored(await for_asyncpg(_CONVERSATIONS).fetch(conn, keys))
+    return _pending_turns(stored, await for_asyncpg(_WAITING).fetch(conn, keys))
+
+
+def _stored(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[Conversation, int]]:
+    """Conversations and their versions by contact, from ``_CONVERSATIONS``'s rows."""
+    return {key: (decode_conversation(state), version) for key, state, version in rows}
+
+
+def _pending_turns(stored: dict[str, tuple[Conversation, int]], waiting_rows: Iterable[Sequence[Any]]
+                   ) -> list[PendingTurn]:
+    """The turns of the contacts with messages waiting, from ``_WAITING``'s rows (in id order)."""
+    waiting: dict[str, list[StoredInbound]] = defaultdict(list)
+    for message_id, key, payload, arrived_at in waiting_rows:
+        waiting[key].append(StoredInbound(id=message_id, message=decode_inbound(payload), arrived_at=arrived_at))
+    return [
+        PendingTurn(contact_key=key, conversation=stored.get(key, (None, 0))[0],
+                    version=stored.get(key, (None, 0))[1], inbound=tuple(items))
+        for key, items in waiting.items()
+    ]
+
+
+async def _save_natively(conn: NativeConnection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
+    # PostgreSQL, inside one transaction: the conversations, then what the saved turns did.
+    new = [_conversation_row(o, version=1) for o in outcomes if o.expected_version == 0]
+    existing = [_update_row(o) for o in outcomes if o.expected_version > 0]
+    created: set[str] = set()
+    updated: set[str] = set()
+    if new:
+        insert = _insert_conversations("postgresql")
+        created = {row[0] for row in await for_asyncpg(insert.statement).fetch(conn, insert.parameters(new))}
+    if existing:
+        # Every conversation of the batch in one UPDATE that returns those whose version still
+        # matched (an executemany could not tell them apart).
+        columns = {name: [row[name] for row in existing] for name in ("k", "old", "new", "b", "s", "at", "keep")}
+        updated = {row[0] for row in await for_asyncpg(_UPDATE_FROM_ARRAYS).fetch(conn, columns)}
+    saved = [o.contact_key in (created if o.expected_version == 0 else updated) for o in outcomes]
+    for statement, parameters in _effects("postgresql", [o for o, ok in zip(outcomes, saved) if ok]):
+        if isinstance(parameters, list):
+            await for_asyncpg(statement).execute_many(conn, parameters)
+        else:
+            await for_asyncpg(statement).execute(conn, parameters)
+    return saved
+
+
+def _effects(dialect: str, kept: list[TurnOutcome]) -> list[tuple[Executable, Parameters]]:
+    """What the saved turns did, as statements to run after their conversations: their
+    messages consumed, their replies enqueued, their events, orders and leads recorded."""
+    effects: list[tuple[Executable, Parameters]] = []
+    ids = [i for o in kept for i in o.consumed]
+    if ids:
+        effects.append((_CONSUME, {"ids": ids}))
+    batches = (
+        (_enqueue(dialect), [outbox_row(item, o.at) for o in kept for item in o.outbound]),
+        (_record_events(dialect), [
+            {"kind": event_kind(e), "contact_key": o.contact_key, "payload": encode(e), "created_at": o.at}
+            for o in kept for e in o.events
+        ]),
+        (_upsert_leads(dialect), [_lead_row(o) for o in kept if o.conversation.lead is not None]),
+    )
+    for batch, rows in batches:
         if rows:
-            _upsert_leads(self._db.dialect).execute(conn, rows)
+            effects.append((batch.statement, batch.parameters(rows) if batch.arrays else rows))
+    orders_placed = [
+        {"number": e.number, "contact_key": o.contact_key, "state": e.order.state.value,
+         "payload": encode(e.order), "created_at": o.at, "updated_at": o.at}
+        for o in kept for e in o.events if isinstance(e, OrderPlaced) and e.number
+    ]
+    if orders_placed:
+        effects.append((_record_orders(dialect), orders_placed))
+    return effects
 
 
 # A turn's statements are built once (per dialect where it matters): building one anew for
@@ -201,6 +226,11 @@ _UPDATE_ONE = (
     .values(bot=bindparam("b"), state=bindparam("s"), version=bindparam("new"), updated_at=bindparam("at"),
             keep=bindparam("keep"))
 )
+
+
+@functools.cache
+def _record_orders(dialect: str) -> Insert:
+    return upsert(dialect, orders).on_conflict_do_nothing(index_elements=["number"])
 
 
 @functools.cache
@@ -287,9 +317,3 @@ _UPDATE_FROM_ARRAYS = text(
     "WHERE c.contact_key = g.k AND c.version = g.old RETURNING c.contact_key"
 )
 
-
-def _update_from_values(conn: Connection, rows: list[dict[str, object]]) -> set[str]:
-    """PostgreSQL: every conversation of the batch in one UPDATE that returns the ones whose
-    version still matched (its executemany cannot tell them apart)."""
-    columns = {name: [row[name] for row in rows] for name in ("k", "old", "new", "b", "s", "at", "keep")}
-    return set(conn.execute(_UPDATE_FROM_ARRAYS, columns).scalars())

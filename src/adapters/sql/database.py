@@ -9,7 +9,9 @@ The stores write every read and every transaction as a synchronous function of a
   hops threads for every statement and cursor call (bench/README.md). One thread also
   serialises writers, as SQLite wants.
 - ``AsyncDriverDatabase`` (PostgreSQL through asyncpg): the async engine, the function run with
-  ``run_sync`` in SQLAlchemy's greenlet, each statement awaited on the event loop.
+  ``run_sync`` in SQLAlchemy's greenlet, each statement awaited on the event loop. The units of
+  work every message goes through run on asyncpg itself instead (``native``,
+  ``adapters.sql.native``).
 """
 
 from __future__ import annotations
@@ -17,18 +19,17 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import random
-from collections.abc import Awaitable, Callable
-from typing import Protocol, TypeVar, runtime_checkable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from adapters.sql.native import RETRYABLE, NativePool
+
 T = TypeVar("T")
-# PostgreSQL's deadlock_detected and serialization_failure: the transaction was rolled back
-# whole and may simply run again (a unit of work is a plain function of its connection).
-_RETRYABLE = frozenset({"40P01", "40001"})
 _RETRIED_TRANSACTIONS = 3
 Work = Callable[[Connection], T]
 
@@ -38,6 +39,8 @@ class Database(Protocol):
     """Runs units of work: ``write`` in a transaction, ``read`` without one."""
 
     dialect: str
+    #: PostgreSQL's own driver for the hot units of work; None where there is none (SQLite).
+    native: NativePool | None
 
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a transaction, committed when it returns."""
@@ -61,6 +64,7 @@ class ThreadedSqlite:
     """SQLite through the standard library, in one thread of its own."""
 
     dialect = "sqlite"
+    native = None
 
     def __init__(self, url: str) -> None:
         self.engine: Engine = create_engine(_sync_sqlite_url(url), pool_size=1, max_overflow=0)
@@ -91,9 +95,12 @@ class ThreadedSqlite:
 class AsyncDriverDatabase:
     """A database with an asyncio driver (PostgreSQL through asyncpg)."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, connect_args: Mapping[str, Any] | None = None,
+                 native_pool_size: int = 10) -> None:
+        """``connect_args``: what the engine was created with, for the native pool too."""
         self.engine = engine
         self.dialect = engine.dialect.name
+        self.native = NativePool(engine.url, connect_args or {}, native_pool_size)
         # Reads and single-statement writes in autocommit: no BEGIN and no COMMIT/ROLLBACK,
         # two round trips fewer per unit of work. Each statement still sees what was committed
         # when it started, as it would inside a READ COMMITTED transaction.
@@ -125,13 +132,14 @@ class AsyncDriverDatabase:
             try:
                 return await run(work)
             except DBAPIError as exc:
-                if attempt == _RETRIED_TRANSACTIONS or getattr(exc.orig, "sqlstate", None) not in _RETRYABLE:
+                if attempt == _RETRIED_TRANSACTIONS or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
                     raise
             await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
             attempt += 1
 
     async def dispose(self) -> None:
         """Close every pooled connection."""
+        await self.native.close()
         await self.engine.dispose()
 
 
@@ -139,9 +147,20 @@ def open_database(url: str) -> Database:
     """The database behind an SQLAlchemy URL (``sqlite+aiosqlite://…`` is read as SQLite)."""
     if url.startswith("sqlite"):
         return ThreadedSqlite(url)
+    return postgres_database(url)
+
+
+def postgres_database(url: str, *, connect_args: Mapping[str, Any] | None = None,
+                      **pool: Any) -> AsyncDriverDatabase:
+    """PostgreSQL at the URL: SQLAlchemy's engine and asyncpg's own pool, both connecting with
+    ``connect_args`` (asyncpg's, e.g. ``server_settings``). At most 20 connections per process,
+    as before the native pool: 10 for the hot units of work, 5 + 5 overflow for the rest."""
     # No pre-ping: it costs a round trip per unit of work; a dead connection is invalidated
     # on its first error instead, and old ones are recycled.
-    return AsyncDriverDatabase(create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800))
+    sizes = {} if "poolclass" in pool else {"pool_size": 5, "max_overflow": 5}
+    options = {**sizes, "pool_recycle": 1800, **pool}
+    engine = create_async_engine(url, connect_args=dict(connect_args or {}), **options)
+    return AsyncDriverDatabase(engine, connect_args=connect_args)
 
 
 def _sync_sqlite_url(url: str) -> str:

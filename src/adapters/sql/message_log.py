@@ -13,6 +13,7 @@ from adapters.sql.codec import encode
 from adapters.sql.database import Database
 from adapters.sql.engine import BatchInsert, batch_insert
 from adapters.sql.group_commit import GroupCommit
+from adapters.sql.native import NativeConnection, for_asyncpg
 from adapters.sql.schema import contact_aliases, contacts, inbound_messages
 from application.ports.storage import InboundStatus, NewInbound
 
@@ -55,8 +56,8 @@ class SqlMessageLog:
         # Messages in arrival order (their ids are the order a turn reads them in); two batches
         # waiting on each other's re-delivered ids are rare, and a deadlock's victim runs again.
         message_rows = [_message_row(item) for item in items]
-        if self._db.dialect == "postgresql":
-            inserted = await self._db.each_atomic(
+        if self._db.native is not None:
+            inserted = await self._db.native.atomic(
                 lambda conn: _store_at_once(conn, contact_rows, alias_rows, message_rows))
         else:
             inserted = await self._db.write(
@@ -72,14 +73,15 @@ class SqlMessageLog:
         return _inserted(_insert_messages(dialect).execute(conn, message_rows))
 
 
-def _store_at_once(conn: Connection, contact_rows: list[Row], alias_rows: list[Row],
-                   message_rows: list[Row]) -> set[tuple[str, str]]:
+async def _store_at_once(conn: NativeConnection, contact_rows: list[Row], alias_rows: list[Row],
+                         message_rows: list[Row]) -> set[tuple[str, str]]:
     parameters = {
         **_upsert_contacts("postgresql", "c_").parameters(contact_rows),
         **_upsert_aliases("postgresql", "a_").parameters(alias_rows),
         **_insert_messages("postgresql").parameters(message_rows),
     }
-    return _inserted(conn.execute(_record_at_once(), parameters))
+    rows = await for_asyncpg(_record_at_once()).fetch(conn, parameters)
+    return {(row["provider"], row["provider_message_id"]) for row in rows}
 
 
 def _inserted(result: CursorResult[tuple[str, str]]) -> set[tuple[str, str]]:

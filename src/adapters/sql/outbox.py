@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
 from sqlalchemy.sql import Update
 
 from adapters.sql.codec import decode_reply, encode
 from adapters.sql.database import Database
+from adapters.sql.native import NativeConnection, for_asyncpg
 from adapters.sql.schema import contacts, outbox, pending_statuses
 from application.ports.storage import (
     DeliveryOutcome,
@@ -35,14 +37,33 @@ class SqlOutbox:
 
     async def claim(self, now: float, limit: int) -> list[OutboxItem]:
         """Claim due jobs, at most one per lane, recording the attempt before any send."""
-        # The claim is one UPDATE, whole by itself; the lookup after it only reads.
-        return await self._db.each_atomic(lambda conn: _claim(conn, now, limit))
+        # The claim is one UPDATE, whole by itself.
+        parameters = {"now": now, "limit": limit}
+        if self._db.native is not None:
+            statement = for_asyncpg(_claim_statement("postgresql"))
+            rows: Iterable[Mapping[str, Any]] = await self._db.native.atomic(
+                lambda conn: statement.fetch(conn, parameters))
+        else:
+            rows = await self._db.each_atomic(
+                lambda conn: [row._mapping for row in conn.execute(_claim_statement(conn.dialect.name), parameters)])
+        return sorted((_item(row) for row in rows), key=lambda item: item.id)
 
     async def finish(self, results: Sequence[DeliveryResult], now: float) -> None:
         """Record what became of claimed jobs."""
         # Each statement is whole by itself (each job's outcome stands alone): where the database
         # allows, no BEGIN and COMMIT around them.
-        await self._db.each_atomic(lambda conn: _finish(conn, results, now))
+        if self._db.native is None:
+            await self._db.each_atomic(lambda conn: _finish(conn, results, now))
+            return
+        # PostgreSQL: the sends that went out (nearly all of them) on asyncpg itself; the rest,
+        # and reports that beat a send's answer, through SQLAlchemy.
+        sent = [r for r in results if r.outcome is DeliveryOutcome.SENT]
+        rest = [r for r in results if r.outcome is not DeliveryOutcome.SENT]
+        reported = [r.provider_message_id for r in sent if r.provider_message_id]
+        if sent:
+            reported = await self._db.native.atomic(lambda conn: _mark_sent_natively(conn, sent, now))
+        if rest or reported:
+            await self._db.each_atomic(lambda conn: _finish(conn, rest, now, reported=reported))
 
     async def enqueue(self, items: Sequence[NewOutbound], now: float) -> None:
         """Add jobs that no turn produced (operator alerts)."""
@@ -81,11 +102,6 @@ class SqlOutbox:
         """How many jobs wait to be sent."""
         query = select(func.count()).select_from(outbox).where(outbox.c.status.in_(_OPEN))
         return await self._db.read(lambda conn: int(conn.execute(query).scalar_one()))
-
-
-def _claim(conn: Connection, now: float, limit: int) -> list[OutboxItem]:
-    rows = conn.execute(_claim_statement(conn.dialect.name), {"now": now, "limit": limit}).all()
-    return sorted((_item(row, row.contact_last_inbound_at) for row in rows), key=lambda item: item.id)
 
 
 # The dispatcher's statements are built once (per dialect where it matters): building one anew
@@ -128,15 +144,33 @@ _MARK_SENT = update(outbox).where(_BY_ID).values(
     status="sent", provider_message_id=bindparam("pmid"), delivery="sent", error=None, updated_at=bindparam("now"))
 
 
-def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float) -> None:
+async def _mark_sent_natively(conn: NativeConnection, sent: list[DeliveryResult], now: float) -> list[str]:
+    """PostgreSQL: mark the jobs sent; the provider ids among them that reports wait for."""
+    await for_asyncpg(_MARK_SENT).execute_many(conn, _sent_rows(sent, now))
+    ids = [r.provider_message_id for r in sent if r.provider_message_id]
+    if not ids:
+        return []
+    return [row["provider_message_id"] for row in await for_asyncpg(_WAITING_STATUSES).fetch(conn, {"ids": ids})]
+
+
+def _sent_rows(sent: list[DeliveryResult], now: float) -> list[dict[str, object]]:
+    return [{"item_id": r.item_id, "pmid": r.provider_message_id, "now": now} for r in sent]
+
+
+def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float, *,
+            reported: Sequence[str] | None = None) -> None:
+    """Record the results; ``reported``: jobs already marked sent whose provider ids a report
+    may be waiting for (None: the sent ones among ``results`` are marked here)."""
     sent = [r for r in results if r.outcome is DeliveryOutcome.SENT]
     retry = [r for r in results if r.outcome is DeliveryOutcome.RETRY]
     dead = [r for r in results if r.outcome is DeliveryOutcome.DEAD]
     deferred = [r for r in results if r.outcome is DeliveryOutcome.DEFER]
     by_id = _BY_ID
     if sent:
-        conn.execute(_MARK_SENT, [{"item_id": r.item_id, "pmid": r.provider_message_id, "now": now} for r in sent])
-        _apply_waiting(conn, [r.provider_message_id for r in sent if r.provider_message_id], now)
+        conn.execute(_MARK_SENT, _sent_rows(sent, now))
+    if reported is None:
+        reported = [r.provider_message_id for r in sent if r.provider_message_id]
+    _apply_waiting(conn, list(reported), now)
     if retry:
         conn.execute(
             update(outbox).where(by_id).values(
@@ -205,18 +239,19 @@ def _apply_waiting(conn: Connection, message_ids: list[str], now: float) -> None
             conn.execute(delete(pending_statuses).where(pending_statuses.c.id == row.id))
 
 
-def _item(row, last_inbound_at: float | None) -> OutboxItem:  # type: ignore[no-untyped-def]
+def _item(row: Mapping[str, Any]) -> OutboxItem:
+    """A claimed job, from a row of the claim."""
     return OutboxItem(
-        id=row.id,
-        kind=OutboxKind(row.kind),
-        lane=row.lane,
-        channel=Channel(row.channel),
-        provider=row.provider,
-        address=row.address,
-        reply=decode_reply(row.payload),
-        reply_to=row.reply_to,
-        attempts=row.attempts,
-        contact_last_inbound_at=last_inbound_at,
+        id=row["id"],
+        kind=OutboxKind(row["kind"]),
+        lane=row["lane"],
+        channel=Channel(row["channel"]),
+        provider=row["provider"],
+        address=row["address"],
+        reply=decode_reply(row["payload"]),
+        reply_to=row["reply_to"],
+        attempts=row["attempts"],
+        contact_last_inbound_at=row["contact_last_inbound_at"],
     )
 
 
