@@ -1,4 +1,4 @@
-"""SqlConversationStore: load a batch of due turns, save their outcomes in one transaction."""
+"""SqlConversationStore: load a batch of due turns, save their outcomes all at once."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, text, update
+from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable, Insert
 
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
 from adapters.sql.engine import BatchInsert, batch_insert, upsert
+from adapters.sql import save_at_once
 from adapters.sql.native import NativeConnection, for_asyncpg
 from adapters.sql.outbox import OUTBOX_COLUMNS, outbox_row
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
@@ -70,9 +71,9 @@ class SqlConversationStore:
         return await self._db.write(lambda conn: conn.execute(statement).rowcount)
 
     async def save(self, outcomes: Sequence[TurnOutcome]) -> list[bool]:
-        """Save each outcome in one transaction; False for one whose conversation went stale."""
-        if self._db.native is not None:
-            return await self._db.native.transaction(lambda conn: _save_natively(conn, outcomes))
+        """Save each outcome, all at once; False for one whose conversation went stale."""
+        if self._db.native is not None:  # one statement, whole by itself
+            return await self._db.native.atomic(lambda conn: _save_natively(conn, outcomes))
         return await self._db.write(lambda conn: self._save(conn, outcomes))
 
     def _save(self, conn: Connection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
@@ -151,53 +152,53 @@ def _pending_turns(stored: dict[str, tuple[Conversation, int]], waiting_rows: It
 
 
 async def _save_natively(conn: NativeConnection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
-    # PostgreSQL, inside one transaction: the conversations, then what the saved turns did.
+    # PostgreSQL: the whole batch in one statement (adapters/sql/save_at_once.py).
     new = [_conversation_row(o, version=1) for o in outcomes if o.expected_version == 0]
     existing = [_update_row(o) for o in outcomes if o.expected_version > 0]
-    created: set[str] = set()
-    updated: set[str] = set()
-    if new:
-        insert = _insert_conversations("postgresql")
-        created = {row[0] for row in await for_asyncpg(insert.statement).fetch(conn, insert.parameters(new))}
-    if existing:
-        # Every conversation of the batch in one UPDATE that returns those whose version still
-        # matched (an executemany could not tell them apart).
-        columns = {name: [row[name] for row in existing] for name in ("k", "old", "new", "b", "s", "at", "keep")}
-        updated = {row[0] for row in await for_asyncpg(_UPDATE_FROM_ARRAYS).fetch(conn, columns)}
-    saved = [o.contact_key in (created if o.expected_version == 0 else updated) for o in outcomes]
-    for statement, parameters in _effects("postgresql", [o for o, ok in zip(outcomes, saved) if ok]):
-        if isinstance(parameters, list):
-            await for_asyncpg(statement).execute_many(conn, parameters)
-        else:
-            await for_asyncpg(statement).execute(conn, parameters)
-    return saved
+    bound = save_at_once.parameters(new, existing, _effect_rows(outcomes))
+    saved = {row[0] for row in await for_asyncpg(save_at_once.statement()).fetch(conn, bound)}
+    return [o.contact_key in saved for o in outcomes]
+
+
+def _effect_rows(outcomes: Sequence[TurnOutcome]) -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
+    """What the turns did, by effect: the rows to write, and each row's contact (its turn's)."""
+    effects: dict[str, tuple[list[str], list[dict[str, Any]]]] = {
+        name: ([], []) for name in ("consume", "outbox", "events", "orders", "leads")}
+
+    def add(effect: str, owner: str, row: dict[str, Any]) -> None:
+        effects[effect][0].append(owner)
+        effects[effect][1].append(row)
+
+    for o in outcomes:
+        for message_id in o.consumed:
+            add("consume", o.contact_key, {"id": message_id})
+        for item in o.outbound:
+            add("outbox", o.contact_key, outbox_row(item, o.at))
+        for e in o.events:
+            add("events", o.contact_key,
+                {"kind": event_kind(e), "contact_key": o.contact_key, "payload": encode(e), "created_at": o.at})
+            if isinstance(e, OrderPlaced) and e.number:
+                add("orders", o.contact_key,
+                    {"number": e.number, "contact_key": o.contact_key, "state": e.order.state.value,
+                     "payload": encode(e.order), "created_at": o.at, "updated_at": o.at})
+        if o.conversation.lead is not None:
+            add("leads", o.contact_key, _lead_row(o))
+    return effects
 
 
 def _effects(dialect: str, kept: list[TurnOutcome]) -> list[tuple[Executable, Parameters]]:
     """What the saved turns did, as statements to run after their conversations: their
     messages consumed, their replies enqueued, their events, orders and leads recorded."""
+    rows = {effect: found for effect, (_, found) in _effect_rows(kept).items()}
     effects: list[tuple[Executable, Parameters]] = []
-    ids = [i for o in kept for i in o.consumed]
-    if ids:
-        effects.append((_CONSUME, {"ids": ids}))
-    batches = (
-        (_enqueue(dialect), [outbox_row(item, o.at) for o in kept for item in o.outbound]),
-        (_record_events(dialect), [
-            {"kind": event_kind(e), "contact_key": o.contact_key, "payload": encode(e), "created_at": o.at}
-            for o in kept for e in o.events
-        ]),
-        (_upsert_leads(dialect), [_lead_row(o) for o in kept if o.conversation.lead is not None]),
-    )
-    for batch, rows in batches:
-        if rows:
-            effects.append((batch.statement, batch.parameters(rows) if batch.arrays else rows))
-    orders_placed = [
-        {"number": e.number, "contact_key": o.contact_key, "state": e.order.state.value,
-         "payload": encode(e.order), "created_at": o.at, "updated_at": o.at}
-        for o in kept for e in o.events if isinstance(e, OrderPlaced) and e.number
-    ]
-    if orders_placed:
-        effects.append((_record_orders(dialect), orders_placed))
+    if rows["consume"]:
+        effects.append((_CONSUME, {"ids": [row["id"] for row in rows["consume"]]}))
+    for effect, batch in (("outbox", _enqueue(dialect)), ("events", _record_events(dialect)),
+                          ("leads", _upsert_leads(dialect))):
+        if rows[effect]:
+            effects.append((batch.statement, batch.parameters(rows[effect]) if batch.arrays else rows[effect]))
+    if rows["orders"]:
+        effects.append((_record_orders(dialect), rows["orders"]))
     return effects
 
 
@@ -305,15 +306,3 @@ def _lead_row(outcome: TurnOutcome) -> dict[str, object]:
         "created_at": outcome.at,
         "updated_at": outcome.at,
     }
-
-
-# PostgreSQL: a batch's conversations in one statement over arrays, so the SQL never changes
-# (and is prepared once); RETURNING says which were still at the version we loaded.
-_UPDATE_FROM_ARRAYS = text(
-    "UPDATE conversations AS c SET bot = g.b, state = g.s, version = g.new, updated_at = g.at, keep = g.keep "
-    "FROM unnest(CAST(:k AS TEXT[]), CAST(:old AS INTEGER[]), CAST(:new AS INTEGER[]), CAST(:b AS TEXT[]), "
-    "CAST(:s AS BYTEA[]), CAST(:at AS DOUBLE PRECISION[]), CAST(:keep AS BOOLEAN[])) "
-    "AS g(k, old, new, b, s, at, keep) "
-    "WHERE c.contact_key = g.k AND c.version = g.old RETURNING c.contact_key"
-)
-

@@ -104,11 +104,6 @@ class NativePool:
         PostgreSQL chose one as a deadlock's victim (it was rolled back whole)."""
         return await _again_if_chosen(lambda: self._on_connection(work))
 
-    async def transaction(self, work: Callable[[NativeConnection], Awaitable[T]]) -> T:
-        """Run ``work`` in a transaction, committed when it returns (run again when chosen as
-        a deadlock's victim)."""
-        return await _again_if_chosen(lambda: self._in_transaction(work))
-
     async def close(self) -> None:
         """Close every connection."""
         if self._pool is not None:
@@ -117,10 +112,6 @@ class NativePool:
 
     async def _on_connection(self, work: Callable[[NativeConnection], Awaitable[T]]) -> T:
         async with self.connection() as conn:
-            return await work(conn)
-
-    async def _in_transaction(self, work: Callable[[NativeConnection], Awaitable[T]]) -> T:
-        async with self.connection() as conn, conn.transaction():
             return await work(conn)
 
     async def _open(self) -> asyncpg.Pool:

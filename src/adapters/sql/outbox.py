@@ -6,13 +6,14 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select, update
+from sqlalchemy import Connection, Float, Select, String, and_, bindparam, column, delete, func, select, update
 from sqlalchemy.sql import Update
+from sqlalchemy.types import ARRAY
 
 from adapters.sql.codec import decode_reply, encode
 from adapters.sql.database import Database
 from adapters.sql.native import NativeConnection, for_asyncpg
-from adapters.sql.schema import contacts, outbox, pending_statuses
+from adapters.sql.schema import Id, contacts, outbox, pending_statuses
 from application.ports.storage import (
     DeliveryOutcome,
     DeliveryResult,
@@ -146,15 +147,30 @@ _MARK_SENT = update(outbox).where(_BY_ID).values(
 
 async def _mark_sent_natively(conn: NativeConnection, sent: list[DeliveryResult], now: float) -> list[str]:
     """PostgreSQL: mark the jobs sent; the provider ids among them that reports wait for."""
-    await for_asyncpg(_MARK_SENT).execute_many(conn, _sent_rows(sent, now))
-    ids = [r.provider_message_id for r in sent if r.provider_message_id]
-    if not ids:
-        return []
-    return [row["provider_message_id"] for row in await for_asyncpg(_WAITING_STATUSES).fetch(conn, {"ids": ids})]
+    parameters = {"ids": [r.item_id for r in sent], "pmids": [r.provider_message_id for r in sent], "now": now}
+    return [row[0] for row in await for_asyncpg(_MARK_ALL_SENT).fetch(conn, parameters)]
 
 
 def _sent_rows(sent: list[DeliveryResult], now: float) -> list[dict[str, object]]:
     return [{"item_id": r.item_id, "pmid": r.provider_message_id, "now": now} for r in sent]
+
+
+def _mark_all_sent() -> Select[tuple[str]]:
+    # PostgreSQL: every sent job of a batch in one statement over arrays (one execution, not
+    # one per job), which also says which of them a delivery report already waits for.
+    sent = func.unnest(bindparam("ids", type_=ARRAY(Id)), bindparam("pmids", type_=ARRAY(String))).table_valued(
+        column("id", Id), column("pmid", String)).render_derived()
+    marked = (
+        update(outbox).where(outbox.c.id == sent.c.id)
+        .values(status="sent", provider_message_id=sent.c.pmid, delivery="sent", error=None,
+                updated_at=bindparam("now", type_=Float))
+        .returning(outbox.c.provider_message_id).cte("marked")
+    )
+    return select(pending_statuses.c.provider_message_id).distinct().where(
+        pending_statuses.c.provider_message_id.in_(select(marked.c.provider_message_id)))
+
+
+_MARK_ALL_SENT = _mark_all_sent()
 
 
 def _finish(conn: Connection, results: Sequence[DeliveryResult], now: float, *,
