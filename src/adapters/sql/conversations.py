@@ -7,9 +7,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy import Select, and_, bindparam, column, delete, func, select, true, update
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable, Insert
+from sqlalchemy.types import ARRAY
 
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
@@ -127,10 +128,38 @@ class SqlConversationStore:
 
 
 async def _pending_natively(conn: NativeConnection, contact_keys: Sequence[str]) -> list[PendingTurn]:
-    # PostgreSQL, in this order for the reason given in SqlConversationStore._pending.
-    keys = {"keys": list(contact_keys)}
-    stored = _stored(await for_asyncpg(_CONVERSATIONS).fetch(conn, keys))
-    return _pending_turns(stored, await for_asyncpg(_WAITING).fetch(conn, keys))
+    # PostgreSQL: conversations and waiting messages in one statement, so on one snapshot (no
+    # turn can commit between the two reads, see SqlConversationStore._pending).
+    rows = await for_asyncpg(_pending_at_once()).fetch(conn, {"keys": list(contact_keys)})
+    stored = _stored({row["key"]: (row["key"], row["state"], row["version"])
+                      for row in rows if row["state"] is not None}.values())
+    return _pending_turns(stored, ((row["id"], row["key"], row["payload"], row["arrived_at"]) for row in rows))
+
+
+@functools.cache
+def _pending_at_once() -> Select[Any]:
+    # Each contact's conversation and messages are looked up by its key, one index probe each,
+    # whatever the planner believes of the tables: a LIMIT / OFFSET keeps each lookup a
+    # subquery of its own (a join of the lists was planned as scans of whole tables, made
+    # while they were empty and kept where no ANALYZE runs; bench/README.md, seventh session).
+    keys = func.unnest(bindparam("keys", type_=ARRAY(conversations.c.contact_key.type))).table_valued(
+        column("key", conversations.c.contact_key.type)).render_derived()
+    conversation = (
+        select(conversations.c.state, conversations.c.version)
+        .where(conversations.c.contact_key == keys.c.key).limit(1).lateral("conversation")
+    )
+    message = (
+        select(inbound_messages.c.id, inbound_messages.c.payload, inbound_messages.c.arrived_at)
+        .where(inbound_messages.c.contact_key == keys.c.key)
+        .where(inbound_messages.c.status == InboundStatus.PENDING.value)
+        .order_by(inbound_messages.c.id).offset(0).lateral("message")
+    )
+    return (
+        select(keys.c.key, conversation.c.state, conversation.c.version,
+               message.c.id, message.c.payload, message.c.arrived_at)
+        .select_from(keys.outerjoin(conversation, true()).join(message, true()))
+        .order_by(message.c.id)
+    )
 
 
 def _stored(rows: Iterable[Sequence[Any]]) -> dict[str, tuple[Conversation, int]]:
@@ -153,9 +182,8 @@ def _pending_turns(stored: dict[str, tuple[Conversation, int]], waiting_rows: It
 
 async def _save_natively(conn: NativeConnection, outcomes: Sequence[TurnOutcome]) -> list[bool]:
     # PostgreSQL: the whole batch in one statement (adapters/sql/save_at_once.py).
-    new = [_conversation_row(o, version=1) for o in outcomes if o.expected_version == 0]
-    existing = [_update_row(o) for o in outcomes if o.expected_version > 0]
-    bound = save_at_once.parameters(new, existing, _effect_rows(outcomes))
+    rows = [_conversation_row(o, version=o.expected_version + 1) for o in outcomes]
+    bound = save_at_once.parameters(rows, _effect_rows(outcomes))
     saved = {row[0] for row in await for_asyncpg(save_at_once.statement()).fetch(conn, bound)}
     return [o.contact_key in saved for o in outcomes]
 

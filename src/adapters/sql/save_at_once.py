@@ -1,7 +1,8 @@
 """PostgreSQL: a batch of turns saved in one statement.
 
-The conversations are inserted (new ones) or updated (only where the version is still the one
-the turn loaded); RETURNING names the ones saved. Everything else a turn did — its messages
+The conversations are upserted: a new one inserted unless it exists already, an existing one
+updated only where its version is still the one the turn loaded; RETURNING names the ones
+saved. Everything else a turn did — its messages
 consumed, its replies enqueued, its events, orders and lead recorded — is a data-modifying CTE
 over arrays whose rows each name their turn's contact, and keeps only the rows of turns saved.
 
@@ -16,7 +17,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, column, func, literal_column, select, union_all, update
+from sqlalchemy import ColumnElement, Select, bindparam, column, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
@@ -26,7 +27,6 @@ from adapters.sql.schema import conversations, events, inbound_messages, leads, 
 
 #: The columns each batch inserts (the rows' keys), in the order their arrays are bound.
 CONVERSATION_COLUMNS = ("contact_key", "bot", "state", "version", "updated_at", "keep")
-UPDATE_COLUMNS = ("k", "old", "new", "b", "s", "at", "keep")
 OUTBOX_INSERTED = ("kind", "lane", "channel", "provider", "address", "payload", "reply_to", "status", "attempts",
                    "next_attempt_at", "created_at", "updated_at")
 EVENT_COLUMNS = ("kind", "contact_key", "payload", "created_at")
@@ -38,13 +38,11 @@ ORDER_COLUMNS = ("number", "contact_key", "state", "payload", "created_at", "upd
 PREFIXES = {"consume": "m_", "outbox": "o_", "events": "e_", "leads": "l_", "orders": "r_"}
 
 
-def parameters(new: Sequence[dict[str, Any]], existing: Sequence[dict[str, Any]],
+def parameters(saved: Sequence[dict[str, Any]],
                effects: dict[str, tuple[list[str], list[dict[str, Any]]]]) -> dict[str, list[Any]]:
-    """The statement's arrays: ``new`` conversation rows, ``existing`` update rows, and each
-    effect's owners and rows (consume: rows of ``{"id": …}``)."""
-    bound: dict[str, list[Any]] = {}
-    bound.update({f"n_{name}": [row[name] for row in new] for name in CONVERSATION_COLUMNS})
-    bound.update({f"u_{name}": [row[name] for row in existing] for name in UPDATE_COLUMNS})
+    """The statement's arrays: the conversations as each turn left them (at the version it
+    loaded, plus one), and each effect's owners and rows (consume: rows of ``{"id": …}``)."""
+    bound: dict[str, list[Any]] = {f"n_{name}": [row[name] for row in saved] for name in CONVERSATION_COLUMNS}
     for effect, prefix in PREFIXES.items():
         owners, rows = effects.get(effect, ([], []))
         bound[f"{prefix}owner"] = owners
@@ -56,20 +54,23 @@ def parameters(new: Sequence[dict[str, Any]], existing: Sequence[dict[str, Any]]
 @functools.cache
 def statement() -> Select[tuple[str]]:
     """The whole save; its rows are the contacts whose turns were saved."""
-    new = _arrays("n_", conversations, CONVERSATION_COLUMNS)
-    created = (
-        postgresql.insert(conversations).from_select(list(CONVERSATION_COLUMNS), select(*new.c))
-        .on_conflict_do_nothing(index_elements=["contact_key"])
-        .returning(conversations.c.contact_key).cte("created")
-    )
-    given = _arrays("u_", None, UPDATE_COLUMNS, types=_UPDATE_TYPES)
-    updated = (
-        update(conversations)
-        .where(conversations.c.contact_key == given.c.k, conversations.c.version == given.c.old)
-        .values(bot=given.c.b, state=given.c.s, version=given.c.new, updated_at=given.c.at, keep=given.c.keep)
-        .returning(conversations.c.contact_key).cte("updated")
-    )
-    kept = union_all(select(created.c.contact_key), select(updated.c.contact_key)).cte("kept")
+    given = _arrays("n_", conversations, CONVERSATION_COLUMNS)
+    # An upsert finds each conversation through the primary key whatever the planner believes
+    # (an UPDATE … FROM joined them by scanning the table whole, planned while it was empty).
+    # A new conversation (version 1) must not exist yet; an existing one must still be at the
+    # version the turn loaded, and is never created here if it is gone (expired meanwhile).
+    stored = conversations.alias("stored")
+    # A scalar subquery with a LIMIT: one probe per row (PostgreSQL may hash an EXISTS, scanning
+    # the whole table for it).
+    still_there = select(stored.c.version).where(
+        stored.c.contact_key == given.c.contact_key).limit(1).scalar_subquery().is_not(None)
+    insert = postgresql.insert(conversations).from_select(
+        list(CONVERSATION_COLUMNS), select(*given.c).where((given.c.version == 1) | still_there))
+    kept = insert.on_conflict_do_update(
+        index_elements=[conversations.c.contact_key],
+        set_={name: insert.excluded[name] for name in CONVERSATION_COLUMNS if name != "contact_key"},
+        where=(insert.excluded.version > 1) & (conversations.c.version == insert.excluded.version - 1),
+    ).returning(conversations.c.contact_key).cte("kept")
     # A filter on each row, not a join: the rows keep their order, which outbox ids (the order
     # replies leave in) and event ids follow.
     saved = literal_column(f"ARRAY(SELECT {kept.name}.contact_key FROM {kept.name})")
@@ -95,15 +96,10 @@ def statement() -> Select[tuple[str]]:
     leads_kept = _insert_kept(leads, "l_", LEAD_COLUMNS, of_saved, upsert_lead).cte("leads_kept")
     # Data-modifying CTEs run whether or not the main query reads them; empty arrays do nothing.
     # Each CTE named before the ones that read it, as PostgreSQL wants.
-    return select(kept.c.contact_key).add_cte(created, updated, kept, consumed, enqueued, recorded, placed, leads_kept)
+    return select(kept.c.contact_key).add_cte(kept, consumed, enqueued, recorded, placed, leads_kept)
 
 
 _KEY = conversations.c.contact_key.type
-_UPDATE_TYPES: dict[str, TypeEngine[Any]] = {
-    "k": _KEY, "old": conversations.c.version.type, "new": conversations.c.version.type,
-    "b": conversations.c.bot.type, "s": conversations.c.state.type, "at": conversations.c.updated_at.type,
-    "keep": conversations.c.keep.type,
-}
 _EFFECT_COLUMNS = {"consume": ("id",), "outbox": OUTBOX_INSERTED, "events": EVENT_COLUMNS, "leads": LEAD_COLUMNS,
                    "orders": ORDER_COLUMNS}
 

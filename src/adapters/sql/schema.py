@@ -103,7 +103,8 @@ outbox = Table(
     Column("error", Text),
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
-    Index("ix_outbox_status_lane", "status", "lane", "id"),
+    Index("ix_outbox_status_id", "status", "id"),
+    Index("ix_outbox_lane_status", "lane", "status", "id"),
     Index("ix_outbox_provider_id", "provider", "provider_message_id"),
 )
 
