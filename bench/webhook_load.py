@@ -754,6 +754,7 @@ def summarize(args: argparse.Namespace, res: dict[str, Any], urls: list[str],
         "accepted_per_s_by_second": {"min": min(full_secs, default=None),
                                      "max": max(full_secs, default=None)},
         "webhook_latency_ms": dist_ms([run.done[i] - run.origin[i] for i in ok]),
+        "webhook_latency_worst_seconds": worst_seconds(run, ok),
         "send_lag_ms": dist_ms([run.sent[i] - run.origin[i] for i in measured])
         if args.mode == "open" else None,
         "replies_total": m["replies_total"], "replies_matched": m["matched"],
@@ -772,6 +773,18 @@ def summarize(args: argparse.Namespace, res: dict[str, Any], urls: list[str],
         "expect_replies": args.standin != "trivial",
         "warnings": warnings(args, cpu, run, measured),
     }
+
+
+def worst_seconds(run: Run, ok: list[int], count: int = 3) -> list[dict[str, float | int]]:
+    """The seconds of the window (by send time) with the slowest webhooks: a tail made by a few
+    stalls shows as a few bad seconds, one made by a busy machine as many alike."""
+    by_second: dict[int, list[float]] = {}
+    for i in ok:
+        by_second.setdefault(int(run.origin[i] - run.t_measure), []).append(run.done[i] - run.origin[i])
+    seconds = [{"second": second, "p99_ms": round((pct(sorted(times), 0.99) or 0) * 1000, 1),
+                "max_ms": round(max(times) * 1000, 1), "webhooks": len(times)}
+               for second, times in by_second.items()]
+    return sorted(seconds, key=lambda s: -s["p99_ms"])[:count]
 
 
 def warnings(args: argparse.Namespace, cpu: dict[str, float], run: Run, measured: list[int]) -> list[str]:
@@ -810,6 +823,8 @@ def render(s: dict[str, Any]) -> str:
         f"  webhook latency ms   p50 {fmt(lat['p50'])}  p90 {fmt(lat['p90'])}  p99 {fmt(lat['p99'])}"
         f"  p99.9 {fmt(lat['p99.9'])}  max {fmt(lat['max'])}"
         + ("  (from the scheduled send time)" if s["mode"] == "open" else ""),
+        "  slowest seconds      " + "  ".join(
+            f"#{w['second']}: p99 {w['p99_ms']} max {w['max_ms']}" for w in s["webhook_latency_worst_seconds"]),
     ]
     if s["non_2xx_statuses"] or s["error_kinds"]:
         lines.append(f"  non-2xx {s['non_2xx_statuses']}  errors {s['error_kinds']}")
