@@ -12,10 +12,10 @@ from sqlalchemy import Connection
 from sqlalchemy.sql import Executable, Insert
 from sqlalchemy.types import ARRAY
 
+from adapters.sql import save_at_once
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
 from adapters.sql.engine import BatchInsert, batch_insert, upsert
-from adapters.sql import save_at_once
 from adapters.sql.native import NativeConnection, for_asyncpg
 from adapters.sql.outbox import OUTBOX_COLUMNS, outbox_row
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
@@ -27,6 +27,7 @@ from domain.orders import Order
 
 #: One execution's parameters, or an executemany's rows.
 Parameters = Mapping[str, Any] | list[dict[str, Any]]
+
 
 class SqlConversationStore:
     """The ``ConversationStore`` port on SQLAlchemy."""
@@ -215,8 +216,9 @@ def _effect_rows(outcomes: Sequence[TurnOutcome]) -> dict[str, tuple[list[str], 
 
 
 def _effects(dialect: str, kept: list[TurnOutcome]) -> list[tuple[Executable, Parameters]]:
-    """What the saved turns did, as statements to run after their conversations: their
-    messages consumed, their replies enqueued, their events, orders and leads recorded."""
+    """What the saved turns did, as statements to run after their conversations (in the
+    transaction of ``_save``): their messages consumed, their replies enqueued, their events,
+    orders and leads recorded."""
     rows = {effect: found for effect, (_, found) in _effect_rows(kept).items()}
     effects: list[tuple[Executable, Parameters]] = []
     if rows["consume"]:
@@ -232,9 +234,8 @@ def _effects(dialect: str, kept: list[TurnOutcome]) -> list[tuple[Executable, Pa
 
 # A turn's statements are built once (per dialect where it matters): building one anew for
 # every batch cost more than running it (SQLAlchemy derives each new statement's cache key).
-# Lists as IN (…), not = ANY(array), though the SQL then changes with their length: a generic
-# plan of = ANY made while a table was small (and never re-planned where no ANALYZE runs) kept
-# scanning contacts sequentially as it grew (bench/README.md).
+# These are SQLite's (and ``get``'s); PostgreSQL reads a turn with ``_pending_at_once`` and
+# saves it with ``save_at_once``.
 _WAITING = (
     select(inbound_messages.c.id, inbound_messages.c.contact_key,
            inbound_messages.c.payload, inbound_messages.c.arrived_at)
@@ -269,13 +270,13 @@ def _enqueue(dialect: str) -> BatchInsert:
 
 @functools.cache
 def _record_events(dialect: str) -> BatchInsert:
-    return batch_insert(dialect, events, ("kind", "contact_key", "payload", "created_at"))
+    return batch_insert(dialect, events, save_at_once.EVENT_COLUMNS)
 
 
 @functools.cache
 def _insert_conversations(dialect: str) -> BatchInsert:
     return batch_insert(
-        dialect, conversations, ("contact_key", "bot", "state", "version", "updated_at", "keep"),
+        dialect, conversations, save_at_once.CONVERSATION_COLUMNS,
         lambda statement: statement.on_conflict_do_nothing(index_elements=["contact_key"])
         .returning(conversations.c.contact_key),
     )
@@ -283,17 +284,7 @@ def _insert_conversations(dialect: str) -> BatchInsert:
 
 @functools.cache
 def _upsert_leads(dialect: str) -> BatchInsert:
-    def on_conflict(statement: Insert) -> Insert:
-        return statement.on_conflict_do_update(
-            index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
-            set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
-        )
-    return batch_insert(
-        dialect, leads,
-        ("contact_key", "conversation_started_at", "bot", "state", "fields", "budget_amount", "created_at",
-         "updated_at"),
-        on_conflict,
-    )
+    return batch_insert(dialect, leads, save_at_once.LEAD_COLUMNS, save_at_once.upsert_lead)
 
 
 def _conversation_row(outcome: TurnOutcome, *, version: int) -> dict[str, object]:

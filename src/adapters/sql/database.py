@@ -18,19 +18,16 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import random
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from adapters.sql.native import RETRYABLE, NativePool
+from adapters.sql.native import NativePool, again_if_chosen
 
 T = TypeVar("T")
-_RETRIED_TRANSACTIONS = 3
 Work = Callable[[Connection], T]
 
 
@@ -109,7 +106,7 @@ class AsyncDriverDatabase:
     async def write(self, work: Work[T]) -> T:
         """Run ``work`` in a transaction, committed when it returns; a transaction PostgreSQL
         chose as a deadlock's victim (or failed to serialise) is run again, a few times."""
-        return await self._again_if_chosen(self._in_transaction, work)
+        return await again_if_chosen(lambda: self._in_transaction(work))
 
     async def read(self, work: Work[T]) -> T:
         """Run ``work`` on a connection for reading, each statement on its own."""
@@ -119,23 +116,11 @@ class AsyncDriverDatabase:
     async def each_atomic(self, work: Work[T]) -> T:
         """Run ``work`` in autocommit: each statement commits by itself (and runs again when
         PostgreSQL chose it as a deadlock's victim: it was rolled back whole)."""
-        return await self._again_if_chosen(self.read, work)
+        return await again_if_chosen(lambda: self.read(work))
 
     async def _in_transaction(self, work: Work[T]) -> T:
         async with self.engine.begin() as conn:
             return await conn.run_sync(work)
-
-    @staticmethod
-    async def _again_if_chosen(run: Callable[[Work[T]], Awaitable[T]], work: Work[T]) -> T:
-        attempt = 1
-        while True:
-            try:
-                return await run(work)
-            except DBAPIError as exc:
-                if attempt == _RETRIED_TRANSACTIONS or getattr(exc.orig, "sqlstate", None) not in RETRYABLE:
-                    raise
-            await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
-            attempt += 1
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

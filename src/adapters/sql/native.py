@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import functools
 import random
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import asyncpg
@@ -31,7 +31,7 @@ NativeConnection = asyncpg.Connection
 _DIALECT = PGDialect_asyncpg()
 # The sqlstates PostgreSQL rolls a whole statement or transaction back with, that may simply
 # run again: deadlock_detected and serialization_failure.
-RETRYABLE = frozenset({"40P01", "40001"})
+_RETRYABLE = frozenset({"40P01", "40001"})
 _ATTEMPTS = 3
 
 
@@ -61,16 +61,6 @@ class NativeStatement:
         """Run it and return its rows."""
         sql, args = self.bind(parameters or {})
         return await conn.fetch(sql, *args)
-
-    async def execute(self, conn: NativeConnection, parameters: Mapping[str, Any] | None = None) -> None:
-        """Run it for its effect."""
-        sql, args = self.bind(parameters or {})
-        await conn.execute(sql, *args)
-
-    async def execute_many(self, conn: NativeConnection, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Run it once per row, in one pipeline (no IN lists here: their SQL differs per row)."""
-        assert not self._expanding
-        await conn.executemany(self.sql, [self.bind(row)[1] for row in rows])
 
 
 @functools.cache
@@ -102,7 +92,7 @@ class NativePool:
     async def atomic(self, work: Callable[[NativeConnection], Awaitable[T]]) -> T:
         """Run ``work``, each of its statements whole by itself; run again, a few times, when
         PostgreSQL chose one as a deadlock's victim (it was rolled back whole)."""
-        return await _again_if_chosen(lambda: self._on_connection(work))
+        return await again_if_chosen(lambda: self._on_connection(work))
 
     async def close(self) -> None:
         """Close every connection."""
@@ -128,13 +118,17 @@ async def _leave_as_is(_conn: NativeConnection) -> None:
     return None
 
 
-async def _again_if_chosen(run: Callable[[], Awaitable[T]]) -> T:
+async def again_if_chosen(run: Callable[[], Awaitable[T]]) -> T:
+    """``run()``, and again (a few times, after a short random pause) when PostgreSQL chose it
+    as a deadlock's victim or failed to serialise it: it was rolled back whole, so running it
+    again is safe. asyncpg's errors carry the sqlstate; SQLAlchemy's wrap them (``orig``)."""
     attempt = 1
     while True:
         try:
             return await run()
-        except asyncpg.PostgresError as exc:
-            if attempt == _ATTEMPTS or exc.sqlstate not in RETRYABLE:
+        except Exception as exc:
+            sqlstate = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+            if attempt == _ATTEMPTS or sqlstate not in _RETRYABLE:
                 raise
         await asyncio.sleep(random.uniform(0.001, 0.01 * attempt))
         attempt += 1

@@ -2,9 +2,9 @@
 
 The conversations are upserted: a new one inserted unless it exists already, an existing one
 updated only where its version is still the one the turn loaded; RETURNING names the ones
-saved. Everything else a turn did — its messages
-consumed, its replies enqueued, its events, orders and lead recorded — is a data-modifying CTE
-over arrays whose rows each name their turn's contact, and keeps only the rows of turns saved.
+saved. Everything else a turn did — its messages consumed, its replies enqueued, its events,
+orders and lead recorded — is a data-modifying CTE over arrays whose rows each name their
+turn's contact, and keeps only the rows of turns saved.
 
 One statement is whole by itself, so it runs in autocommit: one round trip where the
 transaction took seven (BEGIN, five statements, COMMIT). On this machine a round trip alone
@@ -23,12 +23,11 @@ from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
 from sqlalchemy.types import ARRAY, TypeEngine
 
+from adapters.sql.outbox import OUTBOX_COLUMNS
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
 
 #: The columns each batch inserts (the rows' keys), in the order their arrays are bound.
 CONVERSATION_COLUMNS = ("contact_key", "bot", "state", "version", "updated_at", "keep")
-OUTBOX_INSERTED = ("kind", "lane", "channel", "provider", "address", "payload", "reply_to", "status", "attempts",
-                   "next_attempt_at", "created_at", "updated_at")
 EVENT_COLUMNS = ("kind", "contact_key", "payload", "created_at")
 LEAD_COLUMNS = ("contact_key", "conversation_started_at", "bot", "state", "fields", "budget_amount", "created_at",
                 "updated_at")
@@ -36,6 +35,14 @@ ORDER_COLUMNS = ("number", "contact_key", "state", "payload", "created_at", "upd
 #: Each effect's prefix: its arrays are bound as ``<prefix><column>``, plus ``<prefix>owner``
 #: (the contact whose turn it belongs to).
 PREFIXES = {"consume": "m_", "outbox": "o_", "events": "e_", "leads": "l_", "orders": "r_"}
+
+
+def upsert_lead(statement: Any) -> Any:
+    """A lead INSERT (either dialect's) that updates the conversation's lead if it exists."""
+    return statement.on_conflict_do_update(
+        index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
+        set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
+    )
 
 
 def parameters(saved: Sequence[dict[str, Any]],
@@ -83,16 +90,11 @@ def statement() -> Select[tuple[str]]:
         update(inbound_messages).where(inbound_messages.c.id == consumed_ids.c.id, of_saved(consumed_ids.c.owner))
         .values(status="processed").cte("consumed")
     )
-    enqueued = _insert_kept(outbox, "o_", OUTBOX_INSERTED, of_saved).cte("enqueued")
+    enqueued = _insert_kept(outbox, "o_", OUTBOX_COLUMNS, of_saved).cte("enqueued")
     recorded = _insert_kept(events, "e_", EVENT_COLUMNS, of_saved).cte("events_recorded")
     placed = _insert_kept(orders, "r_", ORDER_COLUMNS, of_saved,
                           lambda s: s.on_conflict_do_nothing(index_elements=["number"])).cte("orders_placed")
 
-    def upsert_lead(statement: postgresql.Insert) -> postgresql.Insert:
-        return statement.on_conflict_do_update(
-            index_elements=[leads.c.contact_key, leads.c.conversation_started_at],
-            set_={key: statement.excluded[key] for key in ("bot", "state", "fields", "budget_amount", "updated_at")},
-        )
     leads_kept = _insert_kept(leads, "l_", LEAD_COLUMNS, of_saved, upsert_lead).cte("leads_kept")
     # Data-modifying CTEs run whether or not the main query reads them; empty arrays do nothing.
     # Each CTE named before the ones that read it, as PostgreSQL wants.
@@ -100,7 +102,7 @@ def statement() -> Select[tuple[str]]:
 
 
 _KEY = conversations.c.contact_key.type
-_EFFECT_COLUMNS = {"consume": ("id",), "outbox": OUTBOX_INSERTED, "events": EVENT_COLUMNS, "leads": LEAD_COLUMNS,
+_EFFECT_COLUMNS = {"consume": ("id",), "outbox": OUTBOX_COLUMNS, "events": EVENT_COLUMNS, "leads": LEAD_COLUMNS,
                    "orders": ORDER_COLUMNS}
 
 
