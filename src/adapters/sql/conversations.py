@@ -7,15 +7,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, column, delete, func, select, true, update
+from sqlalchemy import Select, and_, bindparam, delete, select, true, update
 from sqlalchemy import Connection
 from sqlalchemy.sql import Executable, Insert
-from sqlalchemy.types import ARRAY
 
 from adapters.sql import save_at_once
 from adapters.sql.codec import decode_conversation, decode_inbound, decode_order, encode, event_kind
 from adapters.sql.database import Database
-from adapters.sql.engine import BatchInsert, batch_insert, upsert
+from adapters.sql.engine import BatchInsert, batch_insert, unnest_arrays, upsert
 from adapters.sql.native import NativeConnection, for_asyncpg
 from adapters.sql.outbox import OUTBOX_COLUMNS, outbox_row
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
@@ -131,9 +130,10 @@ class SqlConversationStore:
 async def _pending_natively(conn: NativeConnection, contact_keys: Sequence[str]) -> list[PendingTurn]:
     # PostgreSQL: conversations and waiting messages in one statement, so on one snapshot (no
     # turn can commit between the two reads, see SqlConversationStore._pending).
-    rows = await for_asyncpg(_pending_at_once()).fetch(conn, {"keys": list(contact_keys)})
-    stored = _stored({row["key"]: (row["key"], row["state"], row["version"])
-                      for row in rows if row["state"] is not None}.values())
+    rows = await for_asyncpg(_pending_at_once()).fetch(conn, {"key": list(contact_keys)})
+    # A contact's conversation comes with each of its messages: decoded once per contact.
+    first = {row["key"]: row for row in reversed(rows) if row["state"] is not None}
+    stored = _stored((key, row["state"], row["version"]) for key, row in first.items())
     return _pending_turns(stored, ((row["id"], row["key"], row["payload"], row["arrived_at"]) for row in rows))
 
 
@@ -143,8 +143,7 @@ def _pending_at_once() -> Select[Any]:
     # whatever the planner believes of the tables: a LIMIT / OFFSET keeps each lookup a
     # subquery of its own (a join of the lists was planned as scans of whole tables, made
     # while they were empty and kept where no ANALYZE runs; bench/README.md, seventh session).
-    keys = func.unnest(bindparam("keys", type_=ARRAY(conversations.c.contact_key.type))).table_valued(
-        column("key", conversations.c.contact_key.type)).render_derived()
+    keys = unnest_arrays("", [("key", conversations.c.contact_key.type)])
     conversation = (
         select(conversations.c.state, conversations.c.version)
         .where(conversations.c.contact_key == keys.c.key).limit(1).lateral("conversation")
@@ -191,8 +190,7 @@ async def _save_natively(conn: NativeConnection, outcomes: Sequence[TurnOutcome]
 
 def _effect_rows(outcomes: Sequence[TurnOutcome]) -> dict[str, tuple[list[str], list[dict[str, Any]]]]:
     """What the turns did, by effect: the rows to write, and each row's contact (its turn's)."""
-    effects: dict[str, tuple[list[str], list[dict[str, Any]]]] = {
-        name: ([], []) for name in ("consume", "outbox", "events", "orders", "leads")}
+    effects: dict[str, tuple[list[str], list[dict[str, Any]]]] = {name: ([], []) for name in save_at_once.PREFIXES}
 
     def add(effect: str, owner: str, row: dict[str, Any]) -> None:
         effects[effect][0].append(owner)

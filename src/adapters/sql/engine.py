@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection, CursorResult, bindparam, column, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
-from sqlalchemy.types import ARRAY
+from sqlalchemy.types import ARRAY, TypeEngine
 
 
 def upsert(dialect: str, table: Table) -> Insert:
@@ -61,7 +62,16 @@ def batch_insert(
     statement = upsert(dialect, table)
     if dialect != "postgresql":
         return BatchInsert(finish(statement), None)
-    arrays = [bindparam(prefix + name, type_=ARRAY(table.c[name].type)) for name in names]
-    rows = func.unnest(*arrays).table_valued(*(column(name, table.c[name].type) for name in names))
-    source = select(*rows.render_derived().c)
+    rows = unnest_arrays(prefix, [(name, table.c[name].type) for name in names])
+    source = select(*rows.c)
     return BatchInsert(finish(statement.from_select(list(names), source)), tuple(names), prefix)
+
+
+def unnest_arrays(prefix: str, columns: Sequence[tuple[str, TypeEngine[Any]]], *, ordinality: bool = False):  # type: ignore[no-untyped-def]
+    """PostgreSQL: ``unnest`` over one bound array per column (bound as ``<prefix><name>``), as
+    a derived table with those columns (and ``n``, each row's position, with ``ordinality``)."""
+    unnest = func.unnest(*(bindparam(prefix + name, type_=ARRAY(kind)) for name, kind in columns))
+    derived = [column(name, kind) for name, kind in columns]
+    if ordinality:
+        return unnest.table_valued(*derived, with_ordinality="n").render_derived()
+    return unnest.table_valued(*derived).render_derived()

@@ -40,27 +40,22 @@ class NativeStatement:
 
     def __init__(self, statement: ClauseElement) -> None:
         self._compiled = statement.compile(dialect=_DIALECT)
-        self._expanding = any(bind.expanding for bind in self._compiled.binds.values())
+        # One SQL text, prepared once per connection: lists go as arrays, never as IN (…) lists
+        # bound with each execution (their SQL would change with their length).
+        if any(bind.expanding for bind in self._compiled.binds.values()):
+            raise ValueError(f"an IN list bound per execution has no place on the native path: {self._compiled}")
         self.sql = self._compiled.string
         processors = self._compiled._bind_processors  # noqa: SLF001 - the values SQLAlchemy would send
         self._slots = [(name, processors.get(name)) for name in self._compiled.positiontup or ()]
 
-    def bind(self, parameters: Mapping[str, Any]) -> tuple[str, list[Any]]:
-        """The SQL to send and its positional arguments (an IN list expanded for its length)."""
-        if self._expanding:
-            state = self._compiled.construct_expanded_state(parameters)
-            processors = state.processors
-            return state.statement, [
-                processors[name](state.parameters[name]) if name in processors else state.parameters[name]
-                for name in state.positiontup or ()
-            ]
+    def arguments(self, parameters: Mapping[str, Any]) -> list[Any]:
+        """The positional arguments for named parameters (literals filled in, values processed)."""
         values = self._compiled.construct_params(parameters)
-        return self.sql, [process(values[name]) if process else values[name] for name, process in self._slots]
+        return [process(values[name]) if process else values[name] for name, process in self._slots]
 
     async def fetch(self, conn: NativeConnection, parameters: Mapping[str, Any] | None = None) -> list[Record]:
         """Run it and return its rows."""
-        sql, args = self.bind(parameters or {})
-        return await conn.fetch(sql, *args)
+        return await conn.fetch(self.sql, *self.arguments(parameters or {}))
 
 
 @functools.cache

@@ -6,13 +6,12 @@ import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import (Connection, Float, Select, String, and_, bindparam, column, delete, func, literal_column,
-                        select, update)
+from sqlalchemy import Connection, Float, Select, String, and_, bindparam, delete, func, literal_column, select, update
 from sqlalchemy.sql import Update
-from sqlalchemy.types import ARRAY
 
 from adapters.sql.codec import decode_reply, encode
 from adapters.sql.database import Database
+from adapters.sql.engine import unnest_arrays
 from adapters.sql.native import NativeConnection, for_asyncpg
 from adapters.sql.schema import Id, contacts, outbox, pending_statuses
 from application.ports.storage import (
@@ -63,7 +62,7 @@ class SqlOutbox:
         # and reports that beat a send's answer, through SQLAlchemy.
         sent = [r for r in results if r.outcome is DeliveryOutcome.SENT]
         rest = [r for r in results if r.outcome is not DeliveryOutcome.SENT]
-        reported = [r.provider_message_id for r in sent if r.provider_message_id]
+        reported: list[str] = []
         if sent:
             reported = await self._db.native.atomic(lambda conn: _mark_sent_natively(conn, sent, now))
         if rest or reported:
@@ -154,7 +153,7 @@ _MARK_SENT = update(outbox).where(_BY_ID).values(
 
 async def _mark_sent_natively(conn: NativeConnection, sent: list[DeliveryResult], now: float) -> list[str]:
     """PostgreSQL: mark the jobs sent; the provider ids among them that reports wait for."""
-    parameters = {"ids": [r.item_id for r in sent], "pmids": [r.provider_message_id for r in sent], "now": now}
+    parameters = {"id": [r.item_id for r in sent], "pmid": [r.provider_message_id for r in sent], "now": now}
     return [row[0] for row in await for_asyncpg(_MARK_ALL_SENT).fetch(conn, parameters)]
 
 
@@ -165,8 +164,7 @@ def _sent_rows(sent: list[DeliveryResult], now: float) -> list[dict[str, object]
 def _mark_all_sent() -> Select[tuple[str]]:
     # PostgreSQL: every sent job of a batch in one statement over arrays (one execution, not
     # one per job), which also says which of them a delivery report already waits for.
-    sent = func.unnest(bindparam("ids", type_=ARRAY(Id)), bindparam("pmids", type_=ARRAY(String))).table_valued(
-        column("id", Id), column("pmid", String)).render_derived()
+    sent = unnest_arrays("", [("id", Id), ("pmid", String)])
     marked = (
         update(outbox).where(outbox.c.id == sent.c.id)
         .values(status="sent", provider_message_id=sent.c.pmid, delivery="sent", error=None,

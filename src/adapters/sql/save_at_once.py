@@ -17,12 +17,13 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, column, func, literal_column, select, update
+from sqlalchemy import ColumnElement, Select, func, literal_column, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql import Insert
 from sqlalchemy.sql.schema import Table
-from sqlalchemy.types import ARRAY, TypeEngine
+from sqlalchemy.types import TypeEngine
 
+from adapters.sql.engine import unnest_arrays
 from adapters.sql.outbox import OUTBOX_COLUMNS
 from adapters.sql.schema import conversations, events, inbound_messages, leads, orders, outbox
 
@@ -61,7 +62,7 @@ def parameters(saved: Sequence[dict[str, Any]],
 @functools.cache
 def statement() -> Select[tuple[str]]:
     """The whole save; its rows are the contacts whose turns were saved."""
-    given = _arrays("n_", conversations, CONVERSATION_COLUMNS)
+    given = unnest_arrays("n_", _typed(conversations, CONVERSATION_COLUMNS))
     # An upsert finds each conversation through the primary key whatever the planner believes
     # (an UPDATE … FROM joined them by scanning the table whole, planned while it was empty).
     # A new conversation (version 1) must not exist yet; an existing one must still be at the
@@ -85,7 +86,7 @@ def statement() -> Select[tuple[str]]:
     def of_saved(owner: ColumnElement[Any]) -> ColumnElement[bool]:
         return owner == func.any(saved)
 
-    consumed_ids = _arrays("m_", None, ("owner", "id"), types={"owner": _KEY, "id": inbound_messages.c.id.type})
+    consumed_ids = unnest_arrays("m_", [("owner", _KEY), ("id", inbound_messages.c.id.type)])
     consumed = (
         update(inbound_messages).where(inbound_messages.c.id == consumed_ids.c.id, of_saved(consumed_ids.c.owner))
         .values(status="processed").cte("consumed")
@@ -102,23 +103,16 @@ def statement() -> Select[tuple[str]]:
 
 
 _KEY = conversations.c.contact_key.type
+def _typed(table: Table, names: Sequence[str]) -> list[tuple[str, TypeEngine[Any]]]:
+    return [(name, table.c[name].type) for name in names]
+
+
 _EFFECT_COLUMNS = {"consume": ("id",), "outbox": OUTBOX_COLUMNS, "events": EVENT_COLUMNS, "leads": LEAD_COLUMNS,
                    "orders": ORDER_COLUMNS}
 
 
-def _arrays(prefix: str, table: Table | None, names: Sequence[str], *, types: dict[str, TypeEngine[Any]] | None = None,
-            ordinality: bool = False):  # type: ignore[no-untyped-def]
-    """``unnest`` over one bound array per column, as a derived table with those columns."""
-    typed = [(name, (types or {}).get(name) or table.c[name].type) for name in names]  # type: ignore[union-attr]
-    unnest = func.unnest(*(bindparam(prefix + name, type_=ARRAY(kind)) for name, kind in typed))
-    columns = [column(name, kind) for name, kind in typed]
-    if ordinality:
-        return unnest.table_valued(*columns, with_ordinality="n").render_derived()
-    return unnest.table_valued(*columns).render_derived()
-
-
 def _insert_kept(table: Table, prefix: str, names: Sequence[str], of_saved, finish=lambda s: s) -> Insert:  # type: ignore[no-untyped-def]
     """INSERT of the rows whose owner's turn was saved, in the order given."""
-    rows = _arrays(prefix, table, (*names, "owner"), types={"owner": _KEY}, ordinality=True)
+    rows = unnest_arrays(prefix, [*_typed(table, names), ("owner", _KEY)], ordinality=True)
     source = select(*(rows.c[name] for name in names)).where(of_saved(rows.c.owner)).order_by(rows.c.n)
     return finish(postgresql.insert(table).from_select(list(names), source))
